@@ -1,0 +1,20 @@
+"""Networks, checkpoint I/O and the shipped weights."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHIPPED_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"
+BACKBONE_FILE = "weights/alexnet_features_imagenet1k_v1.pth"
+
+
+def shared_dir() -> Path:
+    """The shared data folder: ``$ASL_SHARED`` if set, else ``../shared`` beside the repository."""
+    return Path(os.environ.get("ASL_SHARED", REPO_ROOT.parent / "shared"))
+
+
+def default_backbone_weights() -> Path | None:
+    """The local copy of the ImageNet AlexNet weights, or None to let torchvision download them."""
+    path = shared_dir() / BACKBONE_FILE
+    return path if path.is_file() else None

@@ -1,0 +1,67 @@
+"""Hand crops in, letter probabilities out: the one inference path for evaluation, replay and the live loop."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from model import SHIPPED_CHECKPOINT
+from model.checkpoint import NO_LETTER, load_checkpoint
+from model.device import pick_device
+from model.preprocess import landmark_features
+from realtime.crop import HandCrop
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One frame's guess: probabilities over ``classes`` (which may end in the no-letter class)."""
+
+    classes: tuple[str, ...]
+    probs: np.ndarray
+
+    @property
+    def index(self) -> int:
+        return int(self.probs.argmax())
+
+    @property
+    def label(self) -> str:
+        return self.classes[self.index]
+
+    @property
+    def confidence(self) -> float:
+        return float(self.probs[self.index])
+
+    @property
+    def letter(self) -> str | None:
+        """The top class, or None when it is the no-letter class."""
+        return None if self.label == NO_LETTER else self.label
+
+
+class LetterClassifier:
+    def __init__(self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto") -> None:
+        self.device = pick_device(device)
+        ckpt = load_checkpoint(path, self.device)
+        self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info
+        self.classes = tuple(ckpt.classes)
+        self.uses_landmarks = self.net.head.config.use_landmarks
+
+    @property
+    def input_size(self) -> int:
+        return self.preprocess.input_size
+
+    @property
+    def margin(self) -> float:
+        return self.preprocess.margin
+
+    @torch.inference_mode()
+    def predict(self, crops: list[HandCrop]) -> list[Prediction]:
+        if not crops:
+            return []
+        images = self.preprocess.images(np.stack([c.image for c in crops])).to(self.device)
+        lms = None
+        if self.uses_landmarks:
+            lms = torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops]))).to(self.device)
+        probs = torch.softmax(self.net(images, lms), dim=1).cpu().numpy()
+        return [Prediction(self.classes, p) for p in probs]

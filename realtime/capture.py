@@ -1,0 +1,156 @@
+"""Frame sources: a webcam and a video file behind one interface.
+
+A camera is read by a background thread that keeps only the newest frame, so a slow stage drops frames
+instead of building lag. A file is read frame by frame, none skipped, at its own rate or as fast as possible.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class SourceError(Exception):
+    """A source that cannot be opened or stopped delivering; the message says what to try."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    image: np.ndarray  # BGR
+    index: int  # frames delivered by the source so far (a camera's skipped frames are not counted)
+    t: float  # seconds since the source started: capture time for a camera, position in a file
+
+
+class VideoFile:
+    """Every frame of a file. ``realtime`` paces reading to the file's frame rate, as a camera would."""
+
+    is_camera = False
+
+    def __init__(self, path: Path, realtime: bool = True) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise SourceError(f"video file not found: {path}")
+        self._cap = cv2.VideoCapture(str(path))
+        ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok:
+            self._cap.release()
+            raise SourceError(f"cannot read video {path}: not a video, damaged, or a codec OpenCV lacks "
+                              "(try converting it to .mp4 with ffmpeg)")
+        self.path = path
+        fps = self._cap.get(cv2.CAP_PROP_FPS)
+        self.fps = fps if 1 <= fps <= 240 else 30.0
+        self.height, self.width = first.shape[:2]
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.realtime = realtime
+        self._pending: np.ndarray | None = first
+        self._index = 0
+        self._start = time.perf_counter()
+
+    def describe(self) -> str:
+        return f"{self.path.name}: {self.width}x{self.height} at {self.fps:.1f} fps, {self.frame_count} frames"
+
+    def read(self) -> Frame | None:
+        """The next frame, or None at the end of the file."""
+        if self._pending is not None:
+            image, self._pending = self._pending, None
+        else:
+            ok, image = self._cap.read()
+            if not ok:
+                return None
+        t = self._index / self.fps
+        if self.realtime:
+            delay = self._start + t - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        frame = Frame(image, self._index, t)
+        self._index += 1
+        return frame
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+class Camera:
+    """A webcam; a reader thread keeps only the newest frame."""
+
+    is_camera = True
+
+    def __init__(self, index: int, width: int | None = None, height: int | None = None, fps: float | None = None,
+                 stall_timeout_s: float = 3.0) -> None:
+        self._cap = cv2.VideoCapture(index)
+        if not self._cap.isOpened():
+            raise SourceError(f"camera {index} will not open: check it is connected and not used by another "
+                              "program, or try another index (python run.py --list-cameras)")
+        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
+                            (cv2.CAP_PROP_FPS, fps)):
+            if value:
+                self._cap.set(prop, value)
+        ok, first = self._cap.read()
+        if not ok:
+            self._cap.release()
+            raise SourceError(f"camera {index} opened but gives no frames: close other programs using it, "
+                              "check camera permissions, or try another index")
+        self.index = index
+        self.height, self.width = first.shape[:2]
+        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
+        self.stall_timeout_s = stall_timeout_s
+        self._lock = threading.Condition()
+        self._latest: np.ndarray | None = first
+        self._captured_at = time.perf_counter()
+        self._start = self._captured_at
+        self._count = 0
+        self._running = True
+        self._thread = threading.Thread(target=self._reader, name=f"camera-{index}", daemon=True)
+        self._thread.start()
+
+    def describe(self) -> str:
+        return f"camera {self.index}: {self.width}x{self.height} at {self.fps:.1f} fps (as delivered)"
+
+    def _reader(self) -> None:
+        while self._running:
+            ok, image = self._cap.read()
+            if not ok:
+                break
+            with self._lock:
+                self._latest, self._captured_at = image, time.perf_counter()
+                self._lock.notify_all()
+        with self._lock:
+            self._running = False
+            self._lock.notify_all()
+
+    def read(self) -> Frame:
+        """The newest frame not yet returned; waits for one, and raises if the camera goes silent."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: self._latest is not None or not self._running,
+                                       timeout=self.stall_timeout_s) or self._latest is None:
+                raise SourceError(f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
+                                  "program): reconnect it and start again")
+            image, captured_at, self._latest = self._latest, self._captured_at, None
+        frame = Frame(image, self._count, captured_at - self._start)
+        self._count += 1
+        return frame
+
+    def close(self) -> None:
+        self._running = False
+        self._thread.join(timeout=1.0)
+        self._cap.release()
+
+
+def list_cameras(max_index: int = 8) -> list[str]:
+    """One line per camera index that opens and delivers a frame."""
+    found = []
+    for i in range(max_index):
+        cap = cv2.VideoCapture(i)
+        ok = cap.isOpened() and cap.read()[0]
+        if ok:
+            found.append(f"{i}: {int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
+                         f" at {cap.get(cv2.CAP_PROP_FPS):.0f} fps")
+        cap.release()
+    return found

@@ -1,0 +1,114 @@
+"""The one crop function shared by training, evaluation and the live loop.
+
+What the model sees in training must be exactly what it sees live, so every path that turns a frame and a
+hand into model input goes through :func:`hand_box` and :func:`crop_square` here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+DEFAULT_MARGIN = 0.25  # extra space on each side of the landmark box, as a share of its longer side
+
+
+@dataclass(frozen=True)
+class Box:
+    """A square in frame pixels: centre and side length (it may reach past the frame edges)."""
+
+    cx: float
+    cy: float
+    side: float
+
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        half = self.side / 2
+        return (round(self.cx - half), round(self.cy - half), round(self.cx + half), round(self.cy + half))
+
+
+def hand_box(landmarks_px: np.ndarray, margin: float = DEFAULT_MARGIN) -> Box:
+    """Square box around 21 landmarks (x, y in pixels): the landmark bounding box's longer side plus
+    ``margin`` of it on every side, centred on the bounding box."""
+    xy = np.asarray(landmarks_px, dtype=np.float64)[:, :2]
+    lo, hi = xy.min(axis=0), xy.max(axis=0)
+    side = float(max(hi - lo)) * (1 + 2 * margin)
+    cx, cy = (lo + hi) / 2
+    return Box(float(cx), float(cy), max(side, 1.0))
+
+
+def crop_square(frame: np.ndarray, box: Box, size: int, angle_deg: float = 0.0) -> np.ndarray:
+    """Cut ``box`` out of ``frame`` and resize it to ``size`` x ``size``.
+
+    Parts of the box outside the frame are padded by repeating the edge pixels (a hard black border is a cue
+    the model never sees in tight training photos). ``angle_deg`` rotates the crop about the box centre; it is
+    used only by training augmentation, the live loop passes 0.
+    """
+    native = int(round(box.side))
+    if native <= size:
+        return cv2.warpAffine(frame, _crop_matrix(box, size, angle_deg), (size, size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+    # Shrinking: cut at full resolution first, then area-average down, so fine detail does not alias.
+    full = cv2.warpAffine(frame, _crop_matrix(box, native, angle_deg), (native, native), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_REPLICATE)
+    return cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
+
+
+def _crop_matrix(box: Box, size: int, angle_deg: float) -> np.ndarray:
+    """The 2x3 affine map from frame pixels to crop pixels."""
+    matrix = cv2.getRotationMatrix2D((box.cx, box.cy), angle_deg, size / box.side)
+    matrix[0, 2] += size / 2 - box.cx
+    matrix[1, 2] += size / 2 - box.cy
+    return matrix
+
+
+class BoxSmoother:
+    """Exponential smoothing of the crop box across frames, so the crop does not jitter.
+
+    A jump larger than ``reset_ratio`` box sides (a new hand, a fast move) resets the filter instead of
+    dragging the box slowly across the frame.
+    """
+
+    def __init__(self, alpha: float = 0.5, reset_ratio: float = 0.5) -> None:
+        self.alpha = alpha
+        self.reset_ratio = reset_ratio
+        self._box: Box | None = None
+
+    def update(self, box: Box | None) -> Box | None:
+        if box is None:
+            self._box = None
+            return None
+        prev = self._box
+        if prev is None or np.hypot(box.cx - prev.cx, box.cy - prev.cy) > self.reset_ratio * prev.side:
+            self._box = box
+        else:
+            a = self.alpha
+            self._box = Box(a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy,
+                            a * box.side + (1 - a) * prev.side)
+        return self._box
+
+
+@dataclass(frozen=True)
+class HandCrop:
+    """What the model sees of one hand: the square crop (BGR) and the landmarks in crop pixels."""
+
+    image: np.ndarray
+    landmarks: np.ndarray  # (21, 3)
+
+
+def crop_hand(frame: np.ndarray, landmarks_px: np.ndarray, box: Box, size: int,
+              angle_deg: float = 0.0, flip: bool = False) -> HandCrop:
+    """Crop a hand for the model and carry its landmarks into the crop's pixel frame.
+
+    ``flip`` mirrors crop and landmarks together (a left hand seen as a right one); like ``angle_deg`` it is
+    for training augmentation, the live loop uses neither.
+    """
+    image = crop_square(frame, box, size, angle_deg)
+    matrix = _crop_matrix(box, size, angle_deg)
+    pts = np.asarray(landmarks_px, dtype=np.float32).copy()
+    pts[:, :2] = pts[:, :2] @ matrix[:, :2].T + matrix[:, 2]
+    pts[:, 2] *= size / box.side
+    if flip:
+        image = image[:, ::-1].copy()
+        pts[:, 0] = size - pts[:, 0]
+    return HandCrop(image, pts)

@@ -1,0 +1,111 @@
+"""MediaPipe hand tracking: finds hands in a frame and picks the one that is signing."""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from realtime.crop import Box, hand_box
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Hand:
+    """One detected hand, in the pixel coordinates of the frame it was found in."""
+
+    landmarks: np.ndarray  # (21, 3): x, y in pixels; z in the same pixel scale, relative to the wrist
+    handedness: str  # MediaPipe's label, "Left" or "Right" (it assumes a mirrored selfie image)
+    score: float
+
+    def box(self, margin: float) -> Box:
+        return hand_box(self.landmarks, margin)
+
+
+class HandTracker:
+    """MediaPipe Hands. ``video=True`` tracks across consecutive frames (fast, stable); ``video=False`` treats
+    every image on its own, as training and evaluation on photos need."""
+
+    def __init__(self, video: bool, max_hands: int = 2, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp  # heavy import, kept out of module import time
+
+        self._hands = mp.solutions.hands.Hands(
+            static_image_mode=not video, max_num_hands=max_hands, model_complexity=1,
+            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
+        h, w = frame_bgr.shape[:2]
+        result = self._hands.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        if not result.multi_hand_landmarks:
+            return []
+        hands = []
+        for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness):
+            pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float32)
+            label = handed.classification[0]
+            hands.append(Hand(pts, label.label, float(label.score)))
+        return hands
+
+    def close(self) -> None:
+        self._hands.close()
+
+    def __enter__(self) -> "HandTracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def pick_signing_hand(hands: list[Hand], previous: Box | None = None,
+                      prefer: str | None = None) -> Hand | None:
+    """The signing hand among those found: the one nearest the previous crop box when there is one (so the
+    crop does not hop between hands), else the preferred MediaPipe handedness label, else the larger hand."""
+    if not hands:
+        return None
+    if previous is not None:
+        return min(hands, key=lambda hd: np.hypot(*(hd.landmarks[:, :2].mean(0) - (previous.cx, previous.cy))))
+    preferred = [hd for hd in hands if hd.handedness == prefer]
+    candidates = preferred or hands
+    return max(candidates, key=lambda hd: np.ptp(hd.landmarks[:, :2], axis=0).max())
+
+
+class PhotoHandFinder:
+    """Finds the hand in still photos, trying harder than the live tracker can afford to.
+
+    Tight photos (only hand and wrist in frame) and close-up scenes where the hand runs off the edge often
+    defeat the palm detector, which needs to see a whole palm. So a photo with no hand is padded by repeating
+    its edges (a hand that fills the frame becomes one inside it) at growing pads, first at the normal
+    confidence and then at a low one. Landmarks come back in the original photo's coordinates. On the
+    roboflow scenes this finds 1341 -> 1490 of 1512 hands, on aps360 photos 2026 of 2026.
+    """
+
+    PADS = (0.0, 0.25, 0.5, 1.0)  # share of the photo's longer side added on every side
+    CONFIDENCES = (0.5, 0.15)
+
+    def __init__(self) -> None:
+        self._trackers = [HandTracker(video=False, min_confidence=c) for c in self.CONFIDENCES]
+
+    def find(self, image_bgr: np.ndarray) -> Hand | None:
+        for tracker in self._trackers:
+            for share in self.PADS:
+                pad = int(round(share * max(image_bgr.shape[:2])))
+                padded = cv2.copyMakeBorder(image_bgr, pad, pad, pad, pad, cv2.BORDER_REPLICATE) if pad else image_bgr
+                hand = pick_signing_hand(tracker.detect(padded))
+                if hand is not None:
+                    pts = hand.landmarks.copy()
+                    pts[:, :2] -= pad
+                    return Hand(pts, hand.handedness, hand.score)
+        return None
+
+    def close(self) -> None:
+        for tracker in self._trackers:
+            tracker.close()
+
+    def __enter__(self) -> "PhotoHandFinder":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

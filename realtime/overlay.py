@@ -1,0 +1,113 @@
+"""Drawing a frame's result on the video: the stable letter, and debug layers a key can toggle."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import cv2
+import numpy as np
+
+from realtime.pipeline import FrameResult
+
+HAND_CONNECTIONS = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
+                    (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (17, 18), (18, 19), (19, 20), (0, 17))
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+GREEN, WHITE, GREY, RED, YELLOW = (80, 220, 80), (255, 255, 255), (150, 150, 150), (40, 40, 230), (0, 220, 255)
+
+
+@dataclass
+class Layers:
+    """Which debug layers are drawn; each has a key in run.py."""
+
+    landmarks: bool = True
+    box: bool = True
+    crop: bool = True
+    bars: bool = True
+    stats: bool = True
+    help: bool = False
+
+    def toggle(self, name: str) -> None:
+        setattr(self, name, not getattr(self, name))
+
+    def as_dict(self) -> dict[str, bool]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Status:
+    """What the loop knows beyond one frame."""
+
+    fps: float = 0.0
+    recording: bool = False
+    paused: bool = False
+    mirrored: bool = False
+    help_line: str = ""
+    message: str = ""  # a short notice, e.g. "snapshot saved"
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color, thickness: int = 1) -> None:
+    cv2.putText(img, text, org, FONT, scale, (0, 0, 0), thickness + 3, cv2.LINE_AA)
+    cv2.putText(img, text, org, FONT, scale, color, thickness, cv2.LINE_AA)
+
+
+def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status) -> np.ndarray:
+    """A copy of ``image`` with the overlay. With ``status.mirrored`` the picture is flipped first (a selfie
+    view) and the geometry is flipped with it, so the text always reads the right way."""
+    out = cv2.flip(image, 1) if status.mirrored else image.copy()
+    h, w = out.shape[:2]
+    s = max(min(w, h) / 720, 0.5)  # text scale for the frame size
+
+    def px(x: float) -> float:
+        return w - 1 - x if status.mirrored else x
+
+    if result.hand is not None and layers.landmarks:
+        pts = [(int(px(x)), int(y)) for x, y, _ in result.hand.landmarks]
+        for a, b in HAND_CONNECTIONS:
+            cv2.line(out, pts[a], pts[b], GREEN, max(1, int(2 * s)), cv2.LINE_AA)
+        for p in pts:
+            cv2.circle(out, p, max(2, int(4 * s)), WHITE, -1, cv2.LINE_AA)
+    if result.box is not None and layers.box:
+        x0, y0, x1, y1 = result.box.xyxy
+        x0, x1 = sorted((int(px(x0)), int(px(x1))))
+        cv2.rectangle(out, (x0, y0), (x1, y1), YELLOW, max(1, int(2 * s)))
+        if result.prediction is not None:
+            p = result.prediction
+            _text(out, f"{p.label} {p.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
+    if result.crop is not None and layers.crop:
+        side = int(min(h, w) * 0.25)
+        crop = cv2.resize(result.crop.image, (side, side))
+        out[h - side - 10:h - 10, w - side - 10:w - 10] = crop
+        cv2.rectangle(out, (w - side - 11, h - side - 11), (w - 9, h - 9), WHITE, 1)
+    if result.prediction is not None and layers.bars:
+        _draw_bars(out, result, s)
+    if layers.stats:
+        lines = [f"{status.fps:5.1f} FPS"] + [f"{k} {v:5.1f} ms" for k, v in result.timings_ms.items()]
+        for i, line in enumerate(lines):
+            _text(out, line, (10, int((28 + 24 * i) * s)), 0.6 * s, WHITE)
+    # the stable letter, large, top right
+    letter = result.letter or ("-" if result.hand is not None else "")
+    if letter:
+        _text(out, letter, (w - int(150 * s), int(140 * s)), 4.5 * s, GREEN if result.letter else GREY, int(8 * s))
+    if result.hand is None:
+        _text(out, "no hand", (w - int(170 * s), int(175 * s)), 0.8 * s, GREY, 2)
+    if status.recording:
+        cv2.circle(out, (w // 2 - int(40 * s), int(28 * s)), int(10 * s), RED, -1, cv2.LINE_AA)
+        _text(out, "REC", (w // 2 - int(20 * s), int(36 * s)), 0.8 * s, RED, 2)
+    if status.paused:
+        _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
+    if status.message:
+        _text(out, status.message, (10, h - int(44 * s)), 0.6 * s, YELLOW)
+    if layers.help and status.help_line:
+        _text(out, status.help_line, (10, h - int(16 * s)), 0.55 * s, WHITE)
+    return out
+
+
+def _draw_bars(out: np.ndarray, result: FrameResult, s: float) -> None:
+    p = result.prediction
+    x, y0 = 10, int(200 * s)
+    row, width = int(22 * s), int(160 * s)
+    for i, (name, prob) in enumerate(zip(p.classes, p.probs)):
+        y = y0 + i * row
+        cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + width, y), (60, 60, 60), -1)
+        cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + int(width * prob), y),
+                      GREEN if i == p.index else GREY, -1)
+        _text(out, name, (x, y - 3), 0.55 * s, WHITE)

@@ -1,0 +1,113 @@
+"""Turns noisy per-frame probabilities into one stable letter, with events when it changes.
+
+Per-frame guesses flicker: a finger half-way through a move, motion blur, a tracking dropout. The smoother
+averages the probabilities of the last ``window_s`` seconds and commits a letter only when that average has
+stayed above ``enter`` for ``min_hold_s``; a committed letter is released only when its average has stayed
+below ``exit`` (or the hand has been gone) for ``release_s``. Enter above exit is the hysteresis that stops a
+letter flickering on and off during a hold. Time-based, so the behaviour does not depend on the frame rate.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from model.checkpoint import NO_LETTER
+
+
+@dataclass(frozen=True)
+class SmootherSettings:
+    window_s: float = 0.15
+    enter: float = 0.70
+    exit: float = 0.40
+    min_hold_s: float = 0.10
+    release_s: float = 0.30
+
+    def __post_init__(self) -> None:
+        if not 0 < self.exit <= self.enter <= 1:
+            raise ValueError(f"need 0 < exit ({self.exit}) <= enter ({self.enter}) <= 1")
+        if min(self.window_s, self.min_hold_s, self.release_s) < 0:
+            raise ValueError("smoothing times must not be negative")
+
+
+@dataclass(frozen=True)
+class LetterEvent:
+    kind: str  # "commit", "release" or "no_hand"
+    t: float
+    letter: str | None = None
+    confidence: float = 0.0
+
+
+class LetterSmoother:
+    def __init__(self, classes: tuple[str, ...] | list[str], settings: SmootherSettings = SmootherSettings()) -> None:
+        self.classes = tuple(classes)
+        self.settings = settings
+        self._letter_mask = np.array([c != NO_LETTER for c in self.classes])
+        self._buffer: deque[tuple[float, np.ndarray]] = deque()
+        self.letter: str | None = None  # the committed letter
+        self.confidence = 0.0  # its current averaged probability
+        self._candidate: tuple[str, float] | None = None  # letter above enter, since when
+        self._weak_since: float | None = None  # committed letter below exit (or hand gone), since when
+        self._hand_lost_at: float | None = None
+        self._no_hand_reported = True
+
+    def reset(self) -> None:
+        self.__init__(self.classes, self.settings)
+
+    def average(self) -> np.ndarray | None:
+        if not self._buffer:
+            return None
+        return np.mean([p for _, p in self._buffer], axis=0)
+
+    def update(self, probs: np.ndarray | None, t: float) -> list[LetterEvent]:
+        """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds."""
+        s = self.settings
+        events: list[LetterEvent] = []
+        if probs is None:
+            self._buffer.clear()
+            self._candidate = None
+            if self._hand_lost_at is None:
+                self._hand_lost_at = t
+            if t - self._hand_lost_at >= s.release_s:
+                if self.letter is not None:
+                    events.append(self._release(t))
+                if not self._no_hand_reported:
+                    events.append(LetterEvent("no_hand", t))
+                    self._no_hand_reported = True
+            return events
+        self._hand_lost_at = None
+        self._no_hand_reported = False
+        self._buffer.append((t, np.asarray(probs, dtype=np.float64)))
+        while self._buffer and self._buffer[0][0] < t - s.window_s:
+            self._buffer.popleft()
+        avg = self.average()
+        letter_probs = np.where(self._letter_mask, avg, -1.0)
+        best = int(letter_probs.argmax())
+        best_letter, best_p = self.classes[best], float(avg[best])
+
+        if self.letter is not None:
+            self.confidence = float(avg[self.classes.index(self.letter)])
+            if self.confidence < s.exit:
+                self._weak_since = t if self._weak_since is None else self._weak_since
+                if t - self._weak_since >= s.release_s:
+                    events.append(self._release(t))
+            else:
+                self._weak_since = None
+
+        if best_p >= s.enter and best_letter != self.letter:
+            if self._candidate is None or self._candidate[0] != best_letter:
+                self._candidate = (best_letter, t)
+            if t - self._candidate[1] >= s.min_hold_s:
+                if self.letter is not None:
+                    events.append(self._release(t))
+                self.letter, self.confidence, self._candidate = best_letter, best_p, None
+                events.append(LetterEvent("commit", t, best_letter, best_p))
+        else:
+            self._candidate = None
+        return events
+
+    def _release(self, t: float) -> LetterEvent:
+        event = LetterEvent("release", t, self.letter, self.confidence)
+        self.letter, self.confidence, self._weak_since = None, 0.0, None
+        return event

@@ -1,0 +1,61 @@
+import torch
+import pytest
+
+from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from model.device import pick_device
+from model.network import HeadConfig, LetterHead, LetterNet, bare_alexnet_features
+from model.preprocess import Preprocess
+
+
+@pytest.fixture
+def ckpt_path(tmp_path):
+    torch.manual_seed(0)
+    net = LetterNet(bare_alexnet_features(), LetterHead(HeadConfig(num_classes=3)))
+    path = tmp_path / "m.pt"
+    save_checkpoint(path, Checkpoint(net, ["A", "B", "none"], Preprocess(margin=0.3), {"metrics": {"acc": 0.9}}))
+    return path, net
+
+
+def test_round_trip_keeps_weights_classes_preprocessing_and_info(ckpt_path):
+    path, net = ckpt_path
+    loaded = load_checkpoint(path)
+    assert loaded.classes == ["A", "B", "none"] and loaded.letters == ["A", "B"]
+    assert loaded.preprocess.margin == 0.3
+    assert loaded.info["metrics"]["acc"] == 0.9
+    x, lm = torch.randn(2, 3, 224, 224), torch.randn(2, 63)
+    net.eval()
+    with torch.no_grad():
+        assert torch.allclose(loaded.net(x, lm), net(x, lm), atol=1e-5)
+
+
+def test_truncated_file_gives_one_line_error(ckpt_path):
+    path, _ = ckpt_path
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert "\n" not in str(err.value) and "corrupt" in str(err.value)
+
+
+def test_foreign_and_missing_files_are_rejected(tmp_path):
+    foreign = tmp_path / "f.pt"
+    torch.save({"weight": torch.zeros(2)}, foreign)
+    with pytest.raises(CheckpointError, match="not an asl-letters"):
+        load_checkpoint(foreign)
+    with pytest.raises(CheckpointError, match="not found"):
+        load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_incompatible_head_is_reported(ckpt_path):
+    path, _ = ckpt_path
+    payload = torch.load(path, weights_only=True)
+    payload["head_config"]["num_classes"] = 7
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError, match="incompatible"):
+        load_checkpoint(path)
+
+
+def test_device_choice():
+    assert pick_device("cpu").type == "cpu"
+    assert pick_device("auto").type in {"cpu", "cuda", "mps"}
+    with pytest.raises(ValueError):
+        pick_device("tpu")

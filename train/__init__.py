@@ -1,0 +1,1 @@
+"""Training, evaluation and labeling: reproduces the shipped model from data."""

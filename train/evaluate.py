@@ -1,0 +1,98 @@
+"""python -m train.evaluate --data DIR: accuracy of a checkpoint on a folder of letter images.
+
+The live hand detection and crop run on every image, tight hand photos and whole scenes alike. Images where
+no hand is found count as wrong. Folders of letters the model does not know measure rejection: the share
+given no letter (no-letter class, or no hand). The last output line is one JSON object.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from model import SHIPPED_CHECKPOINT
+from model.checkpoint import NO_LETTER, CheckpointError
+from model.classifier import LetterClassifier
+from model.device import DEVICE_CHOICES
+from realtime.crop import crop_hand, hand_box
+from train.data import DatasetError, discover
+from train.features import detect_hands, read_image
+from train.plots import plot_confusion
+
+log = logging.getLogger("train.evaluate")
+NO_HAND = "no hand"
+
+
+def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> tuple[dict, np.ndarray, list, list]:
+    """Returns the metrics and a confusion matrix (rows: folder letters, columns: classes + no hand)."""
+    samples = discover(data)
+    hands = detect_hands(samples)
+    predicted: list[str] = [NO_HAND] * len(samples)
+    found = [i for i, h in enumerate(hands) if h is not None]
+    for start in tqdm(range(0, len(found), batch_size), desc="classifying", unit="batch", leave=False):
+        rows = found[start:start + batch_size]
+        crops = [crop_hand(read_image(samples[i].path), hands[i], hand_box(hands[i], classifier.margin),
+                           classifier.input_size) for i in rows]
+        for i, p in zip(rows, classifier.predict(crops)):
+            predicted[i] = p.label
+    known = set(classifier.classes) - {NO_LETTER}
+    rows_labels = sorted({s.letter for s in samples})
+    cols = list(classifier.classes) + [NO_HAND]
+    cm = np.zeros((len(rows_labels), len(cols)), dtype=np.int64)
+    for s, p in zip(samples, predicted):
+        cm[rows_labels.index(s.letter), cols.index(p)] += 1
+    per_letter = {}
+    for letter in rows_labels:
+        mine = [p for s, p in zip(samples, predicted) if s.letter == letter]
+        hit = sum(p == letter for p in mine) if letter in known else sum(p in (NO_LETTER, NO_HAND) for p in mine)
+        per_letter[letter] = round(hit / len(mine), 4)
+    known_idx = [i for i, s in enumerate(samples) if s.letter in known]
+    other_idx = [i for i, s in enumerate(samples) if s.letter not in known]
+    metrics = {
+        "data": str(data), "images": len(known_idx),
+        "hands_found": sum(hands[i] is not None for i in known_idx),
+        "accuracy": (round(sum(predicted[i] == samples[i].letter for i in known_idx) / len(known_idx), 4)
+                     if known_idx else None),
+        "per_letter": per_letter,
+        "other_images": len(other_idx),
+        "rejection_rate": (round(sum(predicted[i] in (NO_LETTER, NO_HAND) for i in other_idx) / len(other_idx), 4)
+                           if other_idx else None),
+    }
+    return metrics, cm, rows_labels, cols
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", type=Path, required=True, help="folder with one sub-folder of images per letter")
+    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
+    p.add_argument("--confusion", type=Path, metavar="OUT.png", help="write a confusion-matrix picture")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        classifier = LetterClassifier(args.model, args.device)
+        metrics, cm, rows, cols = evaluate(args.data, classifier)
+    except (CheckpointError, DatasetError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    metrics["model"] = str(args.model)
+    if args.confusion:
+        title = f"{Path(args.data).name}: accuracy {metrics['accuracy'] or 0:.2%}"
+        if metrics["rejection_rate"] is not None:
+            title += f", rejection {metrics['rejection_rate']:.2%}"
+        plot_confusion(cm, rows, cols, args.confusion, title)
+    log.info("%d images of known letters, hand found in %d, accuracy %s; %d of other letters, rejection %s",
+             metrics["images"], metrics["hands_found"], metrics["accuracy"], metrics["other_images"],
+             metrics["rejection_rate"])
+    print(json.dumps(metrics))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

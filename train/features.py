@@ -1,0 +1,123 @@
+"""Hand detection and AlexNet features for a dataset, computed once and cached on disk.
+
+The backbone is frozen, so its output for a given crop never changes: each image gets one clean view and a
+few augmented views (fixed seed), all through the shared crop function, and the head trains on the cached
+features in seconds per epoch. The cache key covers the image files, the hands found in them, the views,
+the augmentation, the preprocessing and the backbone weights, so a change to any of them recomputes instead of reusing stale data.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from model.preprocess import Preprocess, landmark_features
+from realtime.crop import crop_hand, hand_box
+from realtime.hand import PhotoHandFinder
+from train.augment import Augment
+from train.data import DatasetError, Sample
+
+log = logging.getLogger(__name__)
+DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
+
+
+@dataclass
+class FeatureSet:
+    """Features of the samples whose hand was found; ``samples[i]`` goes with row i."""
+
+    samples: list[Sample]
+    features: torch.Tensor  # (N, V, 256, 6, 6) float16; view 0 is the clean crop
+    landmarks: torch.Tensor  # (N, V, 63) float32
+    missing: list[Sample]  # images in which no hand was found
+
+    @staticmethod
+    def concat(sets: list["FeatureSet"]) -> "FeatureSet":
+        return FeatureSet([s for fs in sets for s in fs.samples], torch.cat([fs.features for fs in sets]),
+                          torch.cat([fs.landmarks for fs in sets]), [s for fs in sets for s in fs.missing])
+
+    def subset(self, rows: list[int]) -> "FeatureSet":
+        return FeatureSet([self.samples[i] for i in rows], self.features[rows], self.landmarks[rows], [])
+
+
+def read_image(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path))
+    if image is None:
+        raise DatasetError(f"cannot read image {path}: the file is damaged or not an image")
+    return image
+
+
+def _file_key(path: Path) -> str:
+    st = path.stat()
+    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+
+
+def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE) -> list[np.ndarray | None]:
+    """Landmarks (21, 3) of the hand in each photo, or None; detections are cached per file."""
+    cache_path = Path(cache_dir) / "hands-v2.json"  # bump when PhotoHandFinder changes
+    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    keys = [_file_key(s.path) for s in samples]
+    todo = [i for i, k in enumerate(keys) if k not in cache]
+    if todo:
+        with PhotoHandFinder() as finder:
+            for i in tqdm(todo, desc="finding hands", unit="img", leave=False):
+                hand = finder.find(read_image(samples[i].path))
+                cache[keys[i]] = None if hand is None else hand.landmarks.round(2).tolist()
+        cache_path.parent.mkdir(parents=True, exist_ok=True)
+        cache_path.write_text(json.dumps(cache))
+    return [None if cache[k] is None else np.array(cache[k], dtype=np.float32) for k in keys]
+
+
+def backbone_digest(backbone: torch.nn.Module) -> str:
+    h = hashlib.sha1()
+    for k, v in sorted(backbone.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().cpu().numpy().tobytes())
+    return h.hexdigest()[:12]
+
+
+@torch.inference_mode()
+def compute_features(samples: list[Sample], backbone: torch.nn.Module, preprocess: Preprocess,
+                     augment: Augment, views: int, seed: int = 0, cache_dir: Path = DEFAULT_CACHE,
+                     batch_size: int = 64) -> FeatureSet:
+    """Clean plus ``views - 1`` augmented crops of every sample whose hand is found, through the backbone."""
+    hands = detect_hands(samples, cache_dir)
+    found = [i for i, h in enumerate(hands) if h is not None]
+    missing = [samples[i] for i, h in enumerate(hands) if h is None]
+    key = hashlib.sha1(json.dumps([[_file_key(s.path) for s in samples], views, seed, augment.to_dict(),
+                                   preprocess.to_dict(), backbone_digest(backbone)]).encode())
+    for h in hands:
+        key.update(b"-" if h is None else h.tobytes())
+    key = key.hexdigest()[:16]
+    path = Path(cache_dir) / f"features-{key}.pt"
+    if path.is_file():
+        data = torch.load(path, weights_only=True)
+        return FeatureSet([samples[i] for i in found], data["features"], data["landmarks"], missing)
+    size = preprocess.input_size
+    features = torch.empty((len(found), views, 256, 6, 6), dtype=torch.float16)
+    landmarks = torch.empty((len(found), views, 63), dtype=torch.float32)
+    device = next(backbone.parameters()).device
+    rows_per_batch = max(1, batch_size // views)
+    for start in tqdm(range(0, len(found), rows_per_batch), desc="AlexNet features", unit="batch", leave=False):
+        rows = range(start, min(start + rows_per_batch, len(found)))
+        crops = []
+        for row in rows:
+            i = found[row]
+            image = read_image(samples[i].path)
+            crops.append(crop_hand(image, hands[i], hand_box(hands[i], preprocess.margin), size))
+            crops += [augment(image, hands[i], preprocess.margin, size, np.random.default_rng([seed, i, v]))
+                      for v in range(1, views)]
+        out = backbone(preprocess.images(np.stack([c.image for c in crops])).to(device)).cpu().half()
+        features[rows.start:rows.stop] = out.view(len(rows), views, *out.shape[1:])
+        lms = landmark_features(np.stack([c.landmarks for c in crops]))
+        landmarks[rows.start:rows.stop] = torch.from_numpy(lms).view(len(rows), views, -1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"features": features, "landmarks": landmarks}, path)
+    return FeatureSet([samples[i] for i in found], features, landmarks, missing)
+
