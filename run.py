@@ -131,7 +131,7 @@ class Session:
 def open_source(args: argparse.Namespace):
     if args.camera is not None:
         return Camera(args.camera, args.width, args.height, args.fps)
-    return VideoFile(args.video, realtime=not args.fast and not args.no_window)
+    return VideoFile(args.video, realtime=not args.fast)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
     os.close(fd)
     try:
         torch.save(payload, tmp)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

@@ -61,15 +61,24 @@ class HandTracker:
 
 def pick_signing_hand(hands: list[Hand], previous: Box | None = None,
                       prefer: str | None = None) -> Hand | None:
-    """The signing hand among those found: the one nearest the previous crop box when there is one (so the
-    crop does not hop between hands), else the preferred MediaPipe handedness label, else the larger hand."""
+    """The signing hand among those found.
+
+    A fingerspelling hand is raised to chest or face height while the other hand rests lower, so the highest
+    hand wins (the preferred MediaPipe handedness label first, when given). The hand nearest the previous
+    crop box keeps the crop unless another is higher by more than half a hand, so the crop does not hop
+    between two hands at about the same height.
+    """
     if not hands:
         return None
-    if previous is not None:
-        return min(hands, key=lambda hd: np.hypot(*(hd.landmarks[:, :2].mean(0) - (previous.cx, previous.cy))))
-    preferred = [hd for hd in hands if hd.handedness == prefer]
-    candidates = preferred or hands
-    return max(candidates, key=lambda hd: np.ptp(hd.landmarks[:, :2], axis=0).max())
+    candidates = [hd for hd in hands if hd.handedness == prefer] or hands
+    highest = min(candidates, key=lambda hd: hd.landmarks[:, 1].mean())
+    if previous is None:
+        return highest
+    current = min(candidates, key=lambda hd: np.hypot(*(hd.landmarks[:, :2].mean(0) - (previous.cx, previous.cy))))
+    size = np.ptp(current.landmarks[:, :2], axis=0).max()
+    if current.landmarks[:, 1].mean() - highest.landmarks[:, 1].mean() > 0.5 * size:
+        return highest
+    return current
 
 
 class PhotoHandFinder:

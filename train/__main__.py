@@ -37,7 +37,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data", nargs="+", type=Path, required=True, help="dataset folders, one folder per letter")
     p.add_argument("--letters", default="ABCDEFGHI", help="the letters to recognise (default: ABCDEFGHI)")
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
-    p.add_argument("--no-landmarks", action="store_true", help="image-only head (the original design)")
+    p.add_argument("--no-landmarks", action="store_true", help="image-only head")
+    p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
+                   help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
+    p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
     p.add_argument("--val-fraction", type=float, default=0.15,
                    help="share of the first folder's signers held out for validation (default 0.15)")
@@ -60,10 +63,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def load_samples(dirs: list[Path], limit: int | None) -> list[list[Sample]]:
+def load_samples(dirs: list[Path], limit: int | None, published_labels: bool = False) -> list[list[Sample]]:
     per_dir = []
     for d in dirs:
-        samples = discover(d)
+        samples = discover(d, fixes=not published_labels)
         if limit:
             by_letter: dict[str, list[Sample]] = {}
             for s in samples:
@@ -120,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     started = time.time()
-    per_dir = load_samples(args.data, args.limit)
+    per_dir = load_samples(args.data, args.limit, args.published_labels)
     all_letters = {s.letter for samples in per_dir for s in samples}
     absent = [l for l in args.letters if l not in all_letters]
     if absent:
@@ -139,7 +142,7 @@ def run(args: argparse.Namespace) -> None:
         sets.append(fs)
     data = FeatureSet.concat(sets)
     first = {s.signer for s in per_dir[0]}
-    head_config = HeadConfig(num_classes=len(classes), use_landmarks=not args.no_landmarks)
+    head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch)
     fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:
@@ -169,7 +172,8 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
                  r["images"], r["accuracy"])
         results.append(r)
     accs = np.array([r["accuracy"] for r in results])
-    summary = {"folds": args.cv, "classes": classes, "landmarks": head_config.use_landmarks,
+    summary = {"folds": args.cv, "classes": classes, "head": head_config.to_dict(),
+               "label_fixes": not args.published_labels,
                "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
                "std_accuracy": float(accs.std(ddof=1)), "data": [str(d) for d in args.data]}
     cm = np.sum([r["confusion"] for r in results], axis=0)

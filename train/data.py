@@ -8,10 +8,14 @@ folders (README, manifest.csv) are ignored.
 """
 from __future__ import annotations
 
+import csv
+import logging
 import string
 from dataclasses import dataclass
 from pathlib import Path
 
+log = logging.getLogger(__name__)
+LABEL_FIXES = Path(__file__).resolve().parent / "label_fixes.csv"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 ALL_LETTERS = tuple(string.ascii_uppercase)
 
@@ -33,11 +37,18 @@ def dataset_name(root: Path) -> str:
     return f"{root.parent.name}/{root.name}" if root.name.startswith(("train", "val", "test")) else root.name
 
 
-def discover(root: Path) -> list[Sample]:
+def label_fixes(dataset: str) -> dict[tuple[str, str], str]:
+    """(folder, file) -> corrected letter, for one dataset."""
+    with open(LABEL_FIXES, newline="", encoding="utf-8") as f:
+        return {(r["folder"], r["file"]): r["letter"] for r in csv.DictReader(f) if r["dataset"] == dataset}
+
+
+def discover(root: Path, fixes: bool = True) -> list[Sample]:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset folder not found: {root}")
     name = dataset_name(root)
+    fixed = label_fixes(name) if fixes else {}
     letter_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not letter_dirs:
         raise DatasetError(f"{root} has no letter folders: expected {root}/A/<signer>_A_1.jpg and so on")
@@ -55,5 +66,7 @@ def discover(root: Path) -> list[Sample]:
             signer, sep, _ = f.stem.partition("_")
             if not sep or not signer:
                 raise DatasetError(f"{f}: cannot tell the signer; name files <signer>_<letter>_<n>{f.suffix}")
-            samples.append(Sample(f, letter, f"{name}/{signer}"))
+            samples.append(Sample(f, fixed.get((d.name, f.name), letter), f"{name}/{signer}"))
+    if fixed:
+        log.info("%s: %d images relabelled by %s", name, len(fixed), LABEL_FIXES.name)
     return samples

@@ -16,10 +16,10 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FitConfig:
-    epochs: int = 25
+    epochs: int = 10
     lr: float = 5e-4
     weight_decay: float = 1e-4
-    batch_size: int = 128
+    batch_size: int = 256
     seed: int = 0
 
     def to_dict(self) -> dict:

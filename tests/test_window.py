@@ -1,0 +1,80 @@
+"""The real window under Xvfb: keys pressed with xdotool change what is drawn; q quits cleanly.
+
+Needs Xvfb and xdotool (setup.sh --dev installs them); skips without them. Screenshots are kept in the test's
+temporary folder (and copied to $ASL_SCREENSHOTS when set) for a person to look at.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def display():
+    if not (shutil.which("Xvfb") and shutil.which("xdotool")):
+        pytest.skip("needs Xvfb and xdotool (bash setup.sh --dev installs them)")
+    number = 90 + os.getpid() % 9
+    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    if server.poll() is not None:
+        pytest.skip(f"Xvfb could not start on :{number}")
+    yield f":{number}"
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def xdotool(display: str, *args: str) -> str:
+    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, check=True,
+                          capture_output=True, text=True, timeout=90).stdout.strip()
+
+
+def screenshot(display: str, path: Path) -> np.ndarray:
+    from PIL import ImageGrab
+
+    image = ImageGrab.grab(xdisplay=display)
+    image.save(path)
+    if os.environ.get("ASL_SCREENSHOTS"):
+        Path(os.environ["ASL_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        image.save(Path(os.environ["ASL_SCREENSHOTS"]) / path.name)
+    return np.asarray(image).astype(np.int16)
+
+
+def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
+    clip = signademy / "B" / "signademy_B.mp4"
+    proc = subprocess.Popen([sys.executable, "run.py", "--video", str(clip), "--snapshots", str(tmp_path)],
+                            cwd=ROOT, env={**os.environ, "DISPLAY": display},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        window = xdotool(display, "search", "--sync", "--onlyvisible", "--name", "ASL letters").splitlines()[0]
+        xdotool(display, "windowfocus", "--sync", window)
+        time.sleep(3.5)  # the hand is up and B is held from about 2 s into the clip
+        xdotool(display, "key", "space")  # pause: the frame stays, the overlay keeps redrawing
+        time.sleep(0.5)
+        full = screenshot(display, tmp_path / "1-all-layers.png")
+        xdotool(display, "key", "p", "l", "b", "c", "s")  # bars, landmarks, box, crop preview, stats off
+        time.sleep(0.5)
+        bare = screenshot(display, tmp_path / "2-no-layers.png")
+        xdotool(display, "key", "h", "n")  # help line on, snapshot
+        time.sleep(0.5)
+        helped = screenshot(display, tmp_path / "3-help.png")
+        changed = np.abs(full - bare).max(axis=2) > 40
+        assert changed.mean() > 0.003, "turning the debug layers off changed nothing on screen"
+        assert np.abs(helped - bare).max(axis=2).astype(bool).any(), "the help line did not appear"
+        assert list(tmp_path.glob("snapshot-*.png")), "key n saved no snapshot"
+        xdotool(display, "key", "q")
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, out
+    assert "committed: B@" in out
