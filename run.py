@@ -152,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         if args.record:
             session.start_recording(args.record)
         if not args.no_window:
-            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO)
+            cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
             cv2.resizeWindow(WINDOW, *_window_size(source.width, source.height))
         while True:
             if result is None or not session.status.paused:
@@ -167,7 +167,8 @@ def run(args: argparse.Namespace) -> int:
                 session.status.fps = fps_now if frames == 1 else 0.9 * session.status.fps + 0.1 * fps_now
                 last_tick = now
                 for e in result.events:
-                    log.debug("%s %s at %.2f s", e.kind, e.letter or "", e.t)
+                    log.log(logging.INFO if e.kind == "commit" else logging.DEBUG, "%s %s at %.2f s (%.0f%%)",
+                            e.kind, e.letter or "", e.t, 100 * e.confidence)
                     if e.kind == "commit":
                         commits.append(f"{e.letter}@{e.t:.2f}s")
                         if events_file:

@@ -47,6 +47,7 @@ class HeadConfig:
     image_branch: str = "pointwise"  # or "original"
     hidden: int = 128
     dropout: float = 0.3
+    image_dropout: float = 0.0  # training only: share of samples whose image branch is blanked
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -87,6 +88,10 @@ class LetterHead(nn.Module):
     def forward(self, features: torch.Tensor, landmarks: torch.Tensor | None = None) -> torch.Tensor:
         x = self.image(features)
         if self.config.use_landmarks:
+            if self.training and self.config.image_dropout > 0:
+                # Modality dropout: some samples must be classified from landmarks alone, so a background
+                # unlike any in training (a face behind the hand) cannot outvote a clear hand shape.
+                x = x * (torch.rand(len(x), 1, device=x.device) >= self.config.image_dropout)
             x = torch.cat([x, self.landmarks(landmarks)], dim=1)
         return self.classify(x)
 

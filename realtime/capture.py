@@ -6,6 +6,7 @@ instead of building lag. A file is read frame by frame, none skipped, at its own
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -15,6 +16,9 @@ import cv2
 import numpy as np
 
 log = logging.getLogger(__name__)
+# OpenCV's and FFmpeg's own warnings would bury the one-line errors this module gives instead.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+cv2.setLogLevel(0)  # silent
 
 
 class SourceError(Exception):

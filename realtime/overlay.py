@@ -95,10 +95,24 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
     if status.paused:
         _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
     if status.message:
-        _text(out, status.message, (10, h - int(44 * s)), 0.6 * s, YELLOW)
+        _text(out, status.message, (10, int(h * 0.6)), 0.6 * s, YELLOW)
     if layers.help and status.help_line:
-        _text(out, status.help_line, (10, h - int(16 * s)), 0.55 * s, WHITE)
+        lines = _wrap(status.help_line, w - 20, 0.55 * s)
+        for i, line in enumerate(lines):
+            _text(out, line, (10, h - int(16 * s) - int(24 * s) * (len(lines) - 1 - i)), 0.55 * s, WHITE)
     return out
+
+
+def _wrap(text: str, width: int, scale: float) -> list[str]:
+    """Split at double spaces into lines no wider than ``width`` pixels."""
+    lines: list[str] = []
+    for item in text.split("  "):
+        candidate = f"{lines[-1]}  {item}" if lines else item
+        if lines and cv2.getTextSize(candidate, FONT, scale, 1)[0][0] <= width:
+            lines[-1] = candidate
+        else:
+            lines.append(item)
+    return lines
 
 
 def _draw_bars(out: np.ndarray, result: FrameResult, s: float) -> None:

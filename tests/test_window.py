@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -54,11 +55,16 @@ def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
     proc = subprocess.Popen([sys.executable, "run.py", "--video", str(clip), "--snapshots", str(tmp_path)],
                             cwd=ROOT, env={**os.environ, "DISPLAY": display},
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
+    reader.start()
     try:
         window = xdotool(display, "search", "--sync", "--onlyvisible", "--name", "ASL letters").splitlines()[0]
         xdotool(display, "windowfocus", "--sync", window)
-        time.sleep(3.5)  # the hand is up and B is held from about 2 s into the clip
-        xdotool(display, "key", "space")  # pause: the frame stays, the overlay keeps redrawing
+        deadline = time.time() + 60
+        while not any("commit B" in line for line in lines) and time.time() < deadline:
+            time.sleep(0.1)
+        xdotool(display, "key", "space")  # pause on a held B: the frame stays, the overlay keeps redrawing
         time.sleep(0.5)
         full = screenshot(display, tmp_path / "1-all-layers.png")
         xdotool(display, "key", "p", "l", "b", "c", "s")  # bars, landmarks, box, crop preview, stats off
@@ -72,9 +78,11 @@ def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
         assert np.abs(helped - bare).max(axis=2).astype(bool).any(), "the help line did not appear"
         assert list(tmp_path.glob("snapshot-*.png")), "key n saved no snapshot"
         xdotool(display, "key", "q")
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(timeout=30)
+        reader.join(timeout=5)
     finally:
         if proc.poll() is None:
             proc.kill()
+    out = "".join(lines)
     assert proc.returncode == 0, out
     assert "committed: B@" in out

@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
     p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
                    help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
+    p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
+                   help="share of training samples classified from landmarks alone (modality dropout)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
     p.add_argument("--val-fraction", type=float, default=0.15,
@@ -142,7 +144,8 @@ def run(args: argparse.Namespace) -> None:
         sets.append(fs)
     data = FeatureSet.concat(sets)
     first = {s.signer for s in per_dir[0]}
-    head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch)
+    head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
+                             image_dropout=args.image_dropout)
     fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:

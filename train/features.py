@@ -19,7 +19,7 @@ import torch
 from tqdm import tqdm
 
 from model.preprocess import Preprocess, landmark_features
-from realtime.crop import crop_hand, hand_box
+from realtime.crop import HandCrop, crop_hand, hand_box
 from realtime.hand import PhotoHandFinder
 from train.augment import Augment
 from train.data import DatasetError, Sample
@@ -74,6 +74,24 @@ def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE) -> list
     return [None if cache[k] is None else np.array(cache[k], dtype=np.float32) for k in keys]
 
 
+def crop_views(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int,
+               seed: list[int]) -> list[HandCrop]:
+    """The clean crop of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
+    size = preprocess.input_size
+    crops = [crop_hand(image, landmarks, hand_box(landmarks, preprocess.margin), size)]
+    crops += [augment(image, landmarks, preprocess.margin, size, np.random.default_rng([*seed, v]))
+              for v in range(1, views)]
+    return crops
+
+
+@torch.inference_mode()
+def embed(backbone: torch.nn.Module, preprocess: Preprocess, crops: list[HandCrop]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features (float16) and landmark features of a batch of crops."""
+    device = next(backbone.parameters()).device
+    feats = backbone(preprocess.images(np.stack([c.image for c in crops])).to(device)).cpu().half()
+    return feats, torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops])))
+
+
 def backbone_digest(backbone: torch.nn.Module) -> str:
     h = hashlib.sha1()
     for k, v in sorted(backbone.state_dict().items()):
@@ -99,10 +117,8 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
     if path.is_file():
         data = torch.load(path, weights_only=True)
         return FeatureSet([samples[i] for i in found], data["features"], data["landmarks"], missing)
-    size = preprocess.input_size
     features = torch.empty((len(found), views, 256, 6, 6), dtype=torch.float16)
     landmarks = torch.empty((len(found), views, 63), dtype=torch.float32)
-    device = next(backbone.parameters()).device
     rows_per_batch = max(1, batch_size // views)
     for start in tqdm(range(0, len(found), rows_per_batch), desc="AlexNet features", unit="batch", leave=False):
         rows = range(start, min(start + rows_per_batch, len(found)))
@@ -110,13 +126,10 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
         for row in rows:
             i = found[row]
             image = read_image(samples[i].path)
-            crops.append(crop_hand(image, hands[i], hand_box(hands[i], preprocess.margin), size))
-            crops += [augment(image, hands[i], preprocess.margin, size, np.random.default_rng([seed, i, v]))
-                      for v in range(1, views)]
-        out = backbone(preprocess.images(np.stack([c.image for c in crops])).to(device)).cpu().half()
+            crops += crop_views(image, hands[i], preprocess, augment, views, seed=[seed, i])
+        out, lms = embed(backbone, preprocess, crops)
         features[rows.start:rows.stop] = out.view(len(rows), views, *out.shape[1:])
-        lms = landmark_features(np.stack([c.landmarks for c in crops]))
-        landmarks[rows.start:rows.stop] = torch.from_numpy(lms).view(len(rows), views, -1)
+        landmarks[rows.start:rows.stop] = lms.view(len(rows), views, -1)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"features": features, "landmarks": landmarks}, path)
     return FeatureSet([samples[i] for i in found], features, landmarks, missing)

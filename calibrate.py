@@ -1,0 +1,179 @@
+"""python calibrate.py --camera 0: personalise the recognizer to your hands in about a minute.
+
+First a camera check (frame rate and size really delivered, brightness and exposure, hand size in frame, with
+advice), then guided capture: each letter is shown with a countdown and a few frames are taken while you hold
+it. The model's head is then fine-tuned on those shots (seconds on a CPU) and a personal checkpoint written.
+The same from material you already have: --video REC --labels RANGES (a run.py recording and its labels),
+or --images DIR (photos in the dataset layout DIR/<letter>/<you>_<letter>_<n>.jpg).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from model import SHIPPED_CHECKPOINT
+from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from realtime.capture import Camera, SourceError
+from realtime.hand import HandTracker, PhotoHandFinder, pick_signing_hand
+from train.calibration import CalibrationError, CalibrationSettings, Shot, calibrate
+from train.data import DatasetError, discover
+from train.features import read_image
+from train.label import Recording, labeled_hands
+from train.labels import LabelError, read_labels
+
+log = logging.getLogger("calibrate")
+WINDOW = "calibrate"
+
+
+def shots_from_images(folder: Path) -> list[Shot]:
+    samples = discover(folder)
+    shots, missing = [], 0
+    with PhotoHandFinder() as finder:
+        for s in samples:
+            image = read_image(s.path)
+            hand = finder.find(image)
+            if hand is None:
+                missing += 1
+                continue
+            shots.append(Shot(image, hand.landmarks, s.letter))
+    log.info("%d photos, hand found in %d, not found in %d", len(samples), len(shots), missing)
+    return shots
+
+
+def shots_from_recording(video: Path, labels: str, per_letter: int) -> list[Shot]:
+    """``per_letter`` frames spread evenly over each letter's labeled frames that have a hand."""
+    rec = Recording(video)
+    try:
+        by_label: dict[str, list[Shot]] = {}
+        for item in labeled_hands(rec, read_labels(labels)):
+            if item.landmarks is not None:
+                by_label.setdefault(item.label, []).append(Shot(item.image, item.landmarks, item.label))
+    finally:
+        rec.close()
+    shots = []
+    for label, items in by_label.items():
+        picks = np.linspace(0, len(items) - 1, min(per_letter, len(items))).round().astype(int)
+        shots += [items[i] for i in sorted(set(picks))]
+    return shots
+
+
+def camera_check(camera: Camera, tracker: HandTracker, seconds: float = 3.0) -> list[str]:
+    """Measure what the camera really delivers and return advice lines (empty when all is well)."""
+    start, frames, brightness, clipped, hand_sizes = time.perf_counter(), 0, [], [], []
+    while time.perf_counter() - start < seconds:
+        frame = camera.read()
+        frames += 1
+        grey = cv2.cvtColor(frame.image, cv2.COLOR_BGR2GRAY)
+        brightness.append(grey.mean())
+        clipped.append(((grey < 8) | (grey > 247)).mean())
+        hand = pick_signing_hand(tracker.detect(frame.image))
+        if hand is not None:
+            hand_sizes.append(np.ptp(hand.landmarks[:, 1]) / frame.image.shape[0])
+        _show(frame.image, ["camera check: hold one hand up, open"])
+    fps = frames / (time.perf_counter() - start)
+    print(f"camera: {camera.width}x{camera.height}, {fps:.1f} fps delivered, brightness {np.mean(brightness):.0f}/255, "
+          f"clipped {np.mean(clipped):.1%}, hand in {len(hand_sizes)}/{frames} frames")
+    advice = []
+    if fps < 15:
+        advice.append("low frame rate: add light (cameras slow down in the dark) or ask for a smaller --width")
+    if np.mean(brightness) < 70:
+        advice.append("the picture is dark: turn on a light in front of you")
+    if np.mean(brightness) > 190 or np.mean(clipped) > 0.15:
+        advice.append("over-exposed or back-lit: avoid a window behind you")
+    if not hand_sizes:
+        advice.append("no hand seen: hold your hand up in front of the camera")
+    elif np.median(hand_sizes) < 0.15:
+        advice.append("your hand is small in the picture: move closer")
+    elif np.median(hand_sizes) > 0.7:
+        advice.append("your hand fills the picture: move back a little")
+    return advice
+
+
+def guided_capture(camera: Camera, tracker: HandTracker, letters: list[str], per_letter: int,
+                   countdown_s: float = 3.0, gap_s: float = 0.25) -> list[Shot]:
+    shots: list[Shot] = []
+    for letter in letters:
+        start = time.perf_counter()
+        while (left := countdown_s - (time.perf_counter() - start)) > 0:
+            _show(camera.read().image, [f"show the letter {letter}", f"{left:.0f}"])
+        taken, last = 0, 0.0
+        deadline = time.perf_counter() + 10
+        while taken < per_letter and time.perf_counter() < deadline:
+            frame = camera.read()
+            hand = pick_signing_hand(tracker.detect(frame.image))
+            if hand is not None and time.perf_counter() - last >= gap_s:
+                shots.append(Shot(frame.image, hand.landmarks, letter))
+                taken, last = taken + 1, time.perf_counter()
+            _show(frame.image, [f"hold {letter}", f"{taken}/{per_letter}" + ("" if hand else "  (no hand seen)")])
+        log.info("%s: %d shots", letter, taken)
+    return shots
+
+
+def _show(image: np.ndarray, lines: list[str]) -> None:
+    view = image.copy()
+    s = max(min(view.shape[:2]) / 720, 0.5)
+    for i, line in enumerate(lines):
+        scale = (1.2 if i == 0 else 2.5) * s
+        y = int((50 + 90 * i) * s)
+        cv2.putText(view, line, (20, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), 6, cv2.LINE_AA)
+        cv2.putText(view, line, (20, y), cv2.FONT_HERSHEY_SIMPLEX, scale, (80, 220, 80), 2, cv2.LINE_AA)
+    cv2.imshow(WINDOW, view)
+    if cv2.waitKey(1) & 0xFF in (27, ord("q")):
+        raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--camera", type=int, metavar="N", help="webcam index: camera check, then guided capture")
+    src.add_argument("--video", type=Path, metavar="REC", help="a run.py recording (needs --labels)")
+    src.add_argument("--images", type=Path, metavar="DIR", help="photos, one folder per letter")
+    p.add_argument("--labels", help="with --video: label file or ranges like 40-109:A,110-131:B")
+    p.add_argument("--shots", type=int, default=5, help="shots per letter (camera, video; default 5)")
+    p.add_argument("--letters", help="letters to capture (default: all the model knows)")
+    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="base checkpoint")
+    p.add_argument("--signer", default="me", help="your name, kept in the checkpoint")
+    p.add_argument("--out", type=Path, default=Path("personal.pt"), help="personal checkpoint to write")
+    args = p.parse_args(argv)
+    if args.video and not args.labels:
+        p.error("--video needs --labels")
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        base = load_checkpoint(args.model)
+        if args.images:
+            shots = shots_from_images(args.images)
+        elif args.video:
+            shots = shots_from_recording(args.video, args.labels, args.shots)
+        else:
+            letters = list(args.letters.upper()) if args.letters else base.letters
+            camera = Camera(args.camera)
+            try:
+                with HandTracker(video=True) as tracker:
+                    for line in camera_check(camera, tracker):
+                        print(f"advice: {line}")
+                    shots = guided_capture(camera, tracker, letters, args.shots)
+            finally:
+                camera.close()
+                cv2.destroyAllWindows()
+        started = time.perf_counter()
+        personal = calibrate(base, shots, CalibrationSettings(), args.signer)
+        save_checkpoint(args.out, personal)
+    except KeyboardInterrupt:
+        print("calibration cancelled; nothing written", file=sys.stderr)
+        return 1
+    except (CheckpointError, CalibrationError, DatasetError, LabelError, SourceError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"calibrated on {len(shots)} shots in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
+          f"use it: python run.py --camera 0 --model {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

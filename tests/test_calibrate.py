@@ -1,0 +1,86 @@
+"""calibrate.py: personalising improves a weak model on the calibrated signer; bad shots are refused."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import calibrate
+from model import default_backbone_weights
+from model.checkpoint import load_checkpoint
+from train import __main__ as train_cli
+from train import evaluate
+from train.calibration import CalibrationError, Shot, check_shots
+
+
+def signer_folder(aps360: Path, dest: Path, signer: str, takes: set[str]) -> Path:
+    for letter in "ABCDEFGHI":
+        (dest / letter).mkdir(parents=True, exist_ok=True)
+        for photo in (aps360 / letter).glob(f"{signer}_{letter}_*.jpg"):
+            if photo.stem.split("_")[2] in takes:
+                (dest / letter / photo.name).symlink_to(photo)
+    return dest
+
+
+@pytest.fixture(scope="module")
+def weak_model(tmp_path_factory):
+    """A deliberately weak model: one epoch on two photos per letter of a few signers."""
+    from model import shared_dir
+
+    aps360 = shared_dir() / "data/aps360_gestures"
+    if not aps360.is_dir() or default_backbone_weights() is None:
+        pytest.skip("needs ../shared (aps360_gestures and the AlexNet weights)")
+    out = tmp_path_factory.mktemp("weak")
+    assert train_cli.main(["--data", str(aps360), "--limit", "2", "--epochs", "1", "--views", "1",
+                           "--val-fraction", "0", "--out", str(out)]) == 0
+    return out / "asl_letters.pt"
+
+
+def accuracy(model: Path, data: Path, capsys) -> float:
+    assert evaluate.main(["--data", str(data), "--model", str(model)]) == 0
+    return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"]
+
+
+def test_calibration_from_images_improves_a_weak_model(weak_model, aps360, tmp_path, capsys):
+    shots = signer_folder(aps360, tmp_path / "shots", "100", {"1", "2"})
+    held = signer_folder(aps360, tmp_path / "held", "100", {"3"})
+    before = accuracy(weak_model, held, capsys)
+    personal = tmp_path / "personal.pt"
+    assert calibrate.main(["--images", str(shots), "--model", str(weak_model), "--out", str(personal),
+                           "--signer", "p100"]) == 0
+    assert "run.py --camera 0 --model" in capsys.readouterr().out
+    after = accuracy(personal, held, capsys)
+    assert after > before + 0.2, (before, after)
+    info = load_checkpoint(personal).info["calibration"]
+    assert info["signer"] == "p100" and info["shots"]["A"] == 2
+
+
+def test_calibration_from_a_labeled_recording(weak_model, tmp_path, capsys):
+    from model import shared_dir
+
+    clip = shared_dir() / "data/video_signademy/B/signademy_B.mp4"
+    out = tmp_path / "p.pt"
+    assert calibrate.main(["--video", str(clip), "--labels", "70-130:B", "--shots", "4", "--model",
+                           str(weak_model), "--out", str(out)]) == 0
+    assert load_checkpoint(out).info["calibration"]["shots"] == {"B": 4}
+
+
+def test_too_few_shots_and_unknown_letters_are_refused(tmp_path, capsys):
+    import numpy as np
+
+    shot = Shot(np.zeros((8, 8, 3), np.uint8), np.zeros((21, 3)), "A")
+    with pytest.raises(CalibrationError, match="too few shots"):
+        check_shots([shot], ["A", "B"])
+    with pytest.raises(CalibrationError, match="does not know K"):
+        check_shots([shot, shot, Shot(shot.image, shot.landmarks, "K")], ["A", "B", "none"])
+    with pytest.raises(CalibrationError, match="too few shots"):
+        check_shots([], ["A"])
+
+
+def test_calibrate_cli_error_is_one_line(aps360, tmp_path, capsys):
+    one = signer_folder(aps360, tmp_path / "one", "100", {"1"})
+    assert calibrate.main(["--images", str(one), "--out", str(tmp_path / "x.pt")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: too few shots") and "\n" not in err
+    assert not (tmp_path / "x.pt").exists()

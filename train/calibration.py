@@ -1,0 +1,95 @@
+"""Personalising a checkpoint to one signer: fine-tune the head (never the backbone) on a few shots.
+
+A handful of crops per letter is far too little to train on alone, so the head starts from the base model
+and is held near it by an L2 pull towards the base weights (L2-SP): the signer's shots move the decision
+boundaries where this signer differs, everything else stays where the base model had it. Each shot is used
+as a clean crop plus augmented views, exactly as in training.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from torch import nn
+
+from model.checkpoint import Checkpoint
+from train.augment import Augment
+from train.features import crop_views, embed
+
+log = logging.getLogger(__name__)
+MIN_SHOTS = 2  # per letter
+
+
+class CalibrationError(Exception):
+    """Shots that cannot calibrate this model; the message is one line for the user."""
+
+
+@dataclass
+class Shot:
+    image: np.ndarray  # the whole frame or photo, BGR
+    landmarks: np.ndarray  # (21, 3) in its pixels
+    label: str  # a letter the model knows, or NO_LETTER
+
+
+@dataclass(frozen=True)
+class CalibrationSettings:
+    views: int = 8
+    epochs: int = 40
+    lr: float = 3e-4
+    anchor: float = 1e-2  # strength of the pull towards the base weights
+    seed: int = 0
+
+
+def check_shots(shots: list[Shot], classes: list[str]) -> Counter:
+    counts = Counter(s.label for s in shots)
+    unknown = sorted(set(counts) - set(classes))
+    if unknown:
+        raise CalibrationError(f"the model does not know {', '.join(unknown)}: it knows {', '.join(classes)}")
+    few = sorted(l for l, n in counts.items() if n < MIN_SHOTS)
+    if not shots or few:
+        raise CalibrationError(f"too few shots ({', '.join(f'{l}: {counts[l]}' for l in few) or 'none'}): "
+                               f"calibration needs at least {MIN_SHOTS} per letter")
+    return counts
+
+
+def calibrate(base: Checkpoint, shots: list[Shot], settings: CalibrationSettings = CalibrationSettings(),
+              signer: str = "") -> Checkpoint:
+    """A new checkpoint whose head is fine-tuned on ``shots``; backbone, classes and preprocessing unchanged."""
+    counts = check_shots(shots, base.classes)
+    crops, labels = [], []
+    for i, shot in enumerate(shots):
+        views = crop_views(shot.image, shot.landmarks, base.preprocess, Augment(), settings.views, [settings.seed, i])
+        crops += views
+        labels += [base.classes.index(shot.label)] * len(views)
+    backbone = base.net.backbone.cpu()
+    feats, lms = zip(*(embed(backbone, base.preprocess, crops[i:i + 64]) for i in range(0, len(crops), 64)))
+    x, lm, y = torch.cat(feats).float(), torch.cat(lms), torch.tensor(labels)
+    head = fine_tune(base.net.head, x, lm, y, settings)
+    net = copy.deepcopy(base.net).cpu()
+    net.head = head
+    info = dict(base.info)
+    info["calibration"] = {"signer": signer, "shots": dict(counts), "settings": settings.__dict__,
+                           "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    return replace(base, net=net, info=info)
+
+
+def fine_tune(base_head: nn.Module, x: torch.Tensor, lm: torch.Tensor, y: torch.Tensor,
+              settings: CalibrationSettings) -> nn.Module:
+    torch.manual_seed(settings.seed)
+    head = copy.deepcopy(base_head).cpu().train()
+    anchor = [p.detach().clone() for p in head.parameters()]
+    opt = torch.optim.Adam(head.parameters(), lr=settings.lr)
+    for _ in range(settings.epochs):
+        for idx in torch.randperm(len(y)).split(64):
+            loss = nn.functional.cross_entropy(head(x[idx], lm[idx]), y[idx])
+            loss = loss + settings.anchor * sum(((p - a) ** 2).sum() for p, a in zip(head.parameters(), anchor))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return head.eval()
+
