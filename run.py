@@ -145,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
     annotated = None
     frames = hands = 0
     commits: list[str] = []
+    stage_ms: dict[str, float] = {}  # summed per stage; "crop" and "classify" only on frames with a hand
     started = time.perf_counter()
     last_tick = started
     result: FrameResult | None = None
@@ -162,6 +163,8 @@ def run(args: argparse.Namespace) -> int:
                 result = pipeline.process(frame)
                 frames += 1
                 hands += result.hand is not None
+                for stage, ms in result.timings_ms.items():
+                    stage_ms[stage] = stage_ms.get(stage, 0.0) + ms
                 now = time.perf_counter()
                 fps_now = 1.0 / max(now - last_tick, 1e-6)
                 session.status.fps = fps_now if frames == 1 else 0.9 * session.status.fps + 0.1 * fps_now
@@ -205,7 +208,9 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_window:
             cv2.destroyAllWindows()
     elapsed = time.perf_counter() - started
+    per_frame = {k: v / max(hands if k in ("crop", "classify") else frames, 1) for k, v in stage_ms.items()}
     print(f"{frames} frames in {elapsed:.1f} s ({frames / max(elapsed, 1e-6):.1f} FPS), hand in {hands}; "
+          f"mean ms: {', '.join(f'{k} {v:.1f}' for k, v in per_frame.items())}; "
           f"committed: {' '.join(commits) or 'nothing'}")
     return 0
 

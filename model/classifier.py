@@ -59,7 +59,7 @@ class LetterClassifier:
     def predict(self, crops: list[HandCrop]) -> list[Prediction]:
         if not crops:
             return []
-        images = self.preprocess.images(np.stack([c.image for c in crops])).to(self.device)
+        images = self.preprocess.images(crops).to(self.device)
         lms = None
         if self.uses_landmarks:
             lms = torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops]))).to(self.device)

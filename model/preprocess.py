@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 
-from realtime.crop import DEFAULT_MARGIN
+from realtime.crop import DEFAULT_MARGIN, HandCrop, focus_on_hand
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -18,17 +18,20 @@ class Preprocess:
     margin: float = DEFAULT_MARGIN
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
+    hand_focus: bool = False  # fade all but the hand (from its landmarks) to grey before the network
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Preprocess":
-        return cls(int(d["input_size"]), float(d["margin"]), tuple(d["mean"]), tuple(d["std"]))
+        return cls(int(d["input_size"]), float(d["margin"]), tuple(d["mean"]), tuple(d["std"]),
+                   bool(d.get("hand_focus", False)))
 
-    def images(self, crops_bgr: np.ndarray) -> torch.Tensor:
-        """(N, S, S, 3) uint8 BGR crops -> (N, 3, S, S) normalised RGB float tensor."""
-        x = torch.from_numpy(np.ascontiguousarray(crops_bgr[..., ::-1])).permute(0, 3, 1, 2).float().div_(255)
+    def images(self, crops: list[HandCrop]) -> torch.Tensor:
+        """Hand crops (BGR) -> (N, 3, S, S) normalised RGB float tensor: the one way pixels enter the model."""
+        pixels = np.stack([focus_on_hand(c) if self.hand_focus else c.image for c in crops])
+        x = torch.from_numpy(np.ascontiguousarray(pixels[..., ::-1])).permute(0, 3, 1, 2).float().div_(255)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return (x - mean) / std

@@ -112,3 +112,31 @@ def crop_hand(frame: np.ndarray, landmarks_px: np.ndarray, box: Box, size: int,
         image = image[:, ::-1].copy()
         pts[:, 0] = size - pts[:, 0]
     return HandCrop(image, pts)
+
+
+PALM = (0, 1, 5, 9, 13, 17)
+FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+
+
+def hand_mask(landmarks: np.ndarray, size: int, width: float = 0.12) -> np.ndarray:
+    """A soft (0..1) mask of the hand in a ``size`` crop, drawn from its landmarks: the palm polygon and each
+    finger's bones as thick lines, ``width`` of the hand's extent wide, then feathered."""
+    pts = np.round(landmarks[:, :2]).astype(np.int32)
+    extent = float(np.ptp(landmarks[:, :2], axis=0).max())
+    thickness = max(2, int(width * extent))
+    mask = np.zeros((size, size), np.uint8)
+    cv2.fillConvexPoly(mask, cv2.convexHull(pts[list(PALM)]), 255)
+    for finger in FINGERS:
+        chain = [pts[0] if finger[0] == 1 else pts[finger[0]]] + [pts[j] for j in finger]
+        for a, b in zip(chain, chain[1:]):
+            cv2.line(mask, tuple(map(int, a)), tuple(map(int, b)), 255, thickness, cv2.LINE_AA)
+        cv2.circle(mask, tuple(map(int, pts[finger[-1]])), thickness // 2, 255, -1, cv2.LINE_AA)
+    k = max(3, (thickness // 2) | 1)
+    return cv2.GaussianBlur(mask, (k, k), 0).astype(np.float32) * (1 / 255)
+
+
+def focus_on_hand(crop: HandCrop, grey: int = 128) -> np.ndarray:
+    """The crop with everything but the hand faded to grey: a face, a shirt or a room behind the hand then
+    looks the same to the model as the plain walls of the training photos."""
+    mask = hand_mask(crop.landmarks, crop.image.shape[0])
+    return cv2.blendLinear(crop.image, np.full_like(crop.image, grey), mask, 1 - mask)

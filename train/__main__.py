@@ -42,6 +42,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
     p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
                    help="share of training samples classified from landmarks alone (modality dropout)")
+    p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see realtime/crop.py)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
     p.add_argument("--val-fraction", type=float, default=0.15,
@@ -132,7 +133,7 @@ def run(args: argparse.Namespace) -> None:
         raise DatasetError(f"no images of {', '.join(absent)} in {', '.join(map(str, args.data))}")
     reject = not args.no_reject and bool(all_letters - set(args.letters))
     classes = args.letters + ([NO_LETTER] if reject else [])
-    preprocess, augment = Preprocess(), Augment()
+    preprocess, augment = Preprocess(hand_focus=args.hand_focus), Augment()
     if args.backbone is not None and not args.backbone.is_file():
         raise FileNotFoundError(f"backbone weights not found: {args.backbone}")
     backbone = alexnet_features(args.backbone)

@@ -88,7 +88,7 @@ def crop_views(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess,
 def embed(backbone: torch.nn.Module, preprocess: Preprocess, crops: list[HandCrop]) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features (float16) and landmark features of a batch of crops."""
     device = next(backbone.parameters()).device
-    feats = backbone(preprocess.images(np.stack([c.image for c in crops])).to(device)).cpu().half()
+    feats = backbone(preprocess.images(crops).to(device)).cpu().half()
     return feats, torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops])))
 
 
