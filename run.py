@@ -10,6 +10,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from model.checkpoint import CheckpointError
 from model.classifier import LetterClassifier
 from model.device import DEVICE_CHOICES
 from realtime.capture import Camera, SourceError, VideoFile, list_cameras
-from realtime.overlay import Layers, Status, draw
+from realtime.overlay import Layers, Status, draw, window_size
 from realtime.pipeline import FrameResult, Pipeline
 from realtime.recording import Recorder
 from realtime.smoothing import SmootherSettings
@@ -154,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
             session.start_recording(args.record)
         if not args.no_window:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-            cv2.resizeWindow(WINDOW, *_window_size(source.width, source.height))
-        while True:
+            cv2.resizeWindow(WINDOW, *window_size(source.width, source.height))
+        while not STOP.is_set():
             if result is None or not session.status.paused:
                 frame = source.read()
                 if frame is None:
@@ -215,17 +216,23 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _window_size(width: int, height: int, max_side: int = 960) -> tuple[int, int]:
-    scale = min(1.0, max_side / max(width, height))
-    return int(width * scale), int(height * scale)
-
-
 def _annotated_writer(path: Path, fps: float, view) -> cv2.VideoWriter:
     path.parent.mkdir(parents=True, exist_ok=True)
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps or 30.0, (view.shape[1], view.shape[0]))
     if not writer.isOpened():
         raise ValueError(f"cannot write video {path}: check the folder and the file extension (.mp4)")
     return writer
+
+
+STOP = threading.Event()
+
+
+def _stop(*_: object) -> None:
+    """Ctrl-C or SIGTERM: finish the frame in hand, so video and sidecar end on the same frame; a second
+    one interrupts at once."""
+    if STOP.is_set():
+        raise KeyboardInterrupt
+    STOP.set()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,12 +242,16 @@ def main(argv: list[str] | None = None) -> int:
         cams = list_cameras()
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")
         return 0 if cams else 1
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    STOP.clear()
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run(args)
     except (SourceError, CheckpointError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":

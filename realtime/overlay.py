@@ -125,3 +125,9 @@ def _draw_bars(out: np.ndarray, result: FrameResult, s: float) -> None:
         cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + int(width * prob), y),
                       GREEN if i == p.index else GREY, -1)
         _text(out, name, (x, y - 3), 0.55 * s, WHITE)
+
+
+def window_size(width: int, height: int, max_side: int = 960) -> tuple[int, int]:
+    """A window size that shows a frame whole on a laptop screen."""
+    scale = min(1.0, max_side / max(width, height))
+    return int(width * scale), int(height * scale)

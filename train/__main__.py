@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> None:
     log.info("done in %.0f s", time.time() - started)
 
 
-def held_out(data: FeatureSet, first_signers: set[str], test_signers: set[str]) -> tuple[list[int], list[int], list[Sample]]:
+def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[int], list[Sample]]:
     train_rows = [i for i, s in enumerate(data.samples) if s.signer not in test_signers]
     test_rows = [i for i, s in enumerate(data.samples) if s.signer in test_signers]
     missing = [s for s in data.missing if s.signer in test_signers]
@@ -169,7 +169,7 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
     results = []
     for k, (_, test_idx) in enumerate(folds):
         test_signers = {first_samples[i].signer for i in test_idx}
-        train_rows, test_rows, missing = held_out(data, first, test_signers)
+        train_rows, test_rows, missing = held_out(data, test_signers)
         head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes))
         r = score(head, data, test_rows, missing, classes)
         log.info("fold %d/%d: %d signers, %d images, accuracy %.4f", k + 1, args.cv, len(test_signers),
@@ -180,6 +180,10 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
                "label_fixes": not args.published_labels,
                "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
                "std_accuracy": float(accs.std(ddof=1)), "data": [str(d) for d in args.data]}
+    rejections = [r["rejection_rate"] for r in results if "rejection_rate" in r]
+    if rejections:
+        summary["mean_rejection_rate"] = float(np.mean(rejections))
+        log.info("held-out other letters given no letter: %.2f%%", 100 * summary["mean_rejection_rate"])
     cm = np.sum([r["confusion"] for r in results], axis=0)
     plot_confusion(cm, classes, classes, args.out / "cv_confusion.png",
                    f"{args.cv}-fold signer CV, mean accuracy {accs.mean():.2%}")
@@ -194,7 +198,7 @@ def train_and_save(args, data: FeatureSet, first: set[str], classes, head_config
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     _, val_idx = signer_holdout(first_samples, args.val_fraction, args.seed)
     val_signers = {first_samples[i].signer for i in val_idx}
-    train_rows, val_rows, val_missing = held_out(data, first, val_signers)
+    train_rows, val_rows, val_missing = held_out(data, val_signers)
     val_split = make_split(data, val_rows, classes) if val_rows else None
     head, history = fit_head(head_config, fit, make_split(data, train_rows, classes), val_split)
     plot_curves(history, args.out / "curves.png")

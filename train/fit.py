@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class FitConfig:
-    epochs: int = 10
+    epochs: int = 20
     lr: float = 5e-4
     weight_decay: float = 1e-4
     batch_size: int = 256

@@ -25,6 +25,7 @@ from model.checkpoint import NO_LETTER, CheckpointError, load_checkpoint
 from model.preprocess import Preprocess
 from realtime.crop import crop_hand, hand_box
 from realtime.hand import HandTracker, pick_signing_hand
+from realtime.overlay import window_size
 from realtime.recording import read_sidecar
 from train.labels import LabelError, Range, label_at, labels_path, read_labels, set_range, write_labels
 
@@ -136,6 +137,8 @@ class LabelWindow:
 
     def run(self) -> None:
         cv2.namedWindow(self.WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        h, w = self.rec.frame(0).shape[:2]
+        cv2.resizeWindow(self.WINDOW, *window_size(w, h))
         try:
             while True:
                 cv2.imshow(self.WINDOW, self.render())
