@@ -156,11 +156,16 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_window:
             cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
             cv2.resizeWindow(WINDOW, *window_size(source.width, source.height))
+        ended = False  # a video in a window holds its last frame until the user quits
         while not STOP.is_set():
-            if result is None or not session.status.paused:
+            if result is None or not (session.status.paused or ended):
                 frame = source.read()
                 if frame is None:
-                    break
+                    if args.no_window or result is None:
+                        break
+                    ended = True
+                    session.notify("end of the video: q to quit")
+                    continue
                 result = pipeline.process(frame)
                 frames += 1
                 hands += result.hand is not None
@@ -187,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
             view = None
             if not args.no_window or args.output:
                 view = draw(result.frame.image, result, session.layers, session.status)
-            if args.output and not session.status.paused:
+            if args.output and not (session.status.paused or ended):
                 annotated = annotated or _annotated_writer(args.output, source.fps, view)
                 annotated.write(view)
             if not args.no_window:

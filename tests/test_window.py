@@ -64,14 +64,16 @@ def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
         deadline = time.time() + 60
         while not any("commit B" in line for line in lines) and time.time() < deadline:
             time.sleep(0.1)
-        xdotool(display, "key", "space")  # pause on a held B: the frame stays, the overlay keeps redrawing
-        time.sleep(0.5)
+        # pause on a held B (had the clip ended first, the window would hold its last frame, also a B)
+        xdotool(display, "key", "space")
+        time.sleep(1.0)
         full = screenshot(display, tmp_path / "1-all-layers.png")
-        xdotool(display, "key", "p", "l", "b", "c", "s")  # bars, landmarks, box, crop preview, stats off
-        time.sleep(0.5)
+        xdotool(display, "windowfocus", "--sync", window)
+        xdotool(display, "key", "--delay", "100", "p", "l", "b", "c", "s")  # bars, landmarks, box, crop, stats off
+        time.sleep(1.0)
         bare = screenshot(display, tmp_path / "2-no-layers.png")
-        xdotool(display, "key", "h", "n")  # help line on, snapshot
-        time.sleep(0.5)
+        xdotool(display, "key", "--delay", "100", "h", "n")  # help line on, snapshot
+        time.sleep(1.0)
         helped = screenshot(display, tmp_path / "3-help.png")
         changed = np.abs(full - bare).max(axis=2) > 40
         assert changed.mean() > 0.003, "turning the debug layers off changed nothing on screen"
