@@ -84,3 +84,10 @@ def test_calibrate_cli_error_is_one_line(aps360, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: too few shots") and "\n" not in err
     assert not (tmp_path / "x.pt").exists()
+
+
+def test_calibrate_without_a_camera_says_what_to_try(capsys):
+    assert calibrate.main(["--camera", "97", "--out", "never.pt"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: camera 97 will not open") and "\n" not in err
+    assert not Path("never.pt").exists()
