@@ -3,7 +3,6 @@ import sys
 from pathlib import Path
 
 import cv2
-import numpy as np
 import pytest
 
 from train import label
@@ -39,7 +38,7 @@ def test_set_range_trims_splits_merges_and_erases():
 
 
 @pytest.fixture(scope="module")
-def recording(tmp_path_factory, signademy_dir=None):
+def recording(tmp_path_factory):
     """A real clip re-recorded through run.py, so it has a sidecar."""
     from model import shared_dir
 

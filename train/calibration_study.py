@@ -18,7 +18,6 @@ import numpy as np
 from model import SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.network import HeadConfig, LetterNet, alexnet_features
-from model.preprocess import Preprocess
 from train.__main__ import load_samples, make_split
 from train.augment import Augment
 from train.calibration import CalibrationSettings, Shot, calibrate

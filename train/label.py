@@ -168,7 +168,7 @@ class LabelWindow:
             self.playing = not self.playing
         elif ch == "[":
             self.mark = self.index
-        elif ch.upper() in string.ascii_uppercase[:26] and ch.isalpha() or ch == "-" or key == 8:
+        elif ch.upper() in string.ascii_uppercase and ch.isalpha() or ch == "-" or key == 8:
             label = None if key == 8 else NO_LETTER if ch == "-" else ch.upper()
             first = self.mark if self.mark is not None else self.index
             self.ranges = set_range(self.ranges, first, self.index, label)
