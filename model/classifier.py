@@ -55,13 +55,17 @@ class LetterClassifier:
     def margin(self) -> float:
         return self.preprocess.margin
 
-    @torch.inference_mode()
     def predict(self, crops: list[HandCrop]) -> list[Prediction]:
-        if not crops:
+        return self.predict_pixels([self.preprocess.pixels(c) for c in crops], [c.landmarks for c in crops])
+
+    @torch.inference_mode()
+    def predict_pixels(self, pixels: list[np.ndarray], landmarks: list[np.ndarray]) -> list[Prediction]:
+        """Predictions from pixels already prepared by ``preprocess.pixels`` and the crops' landmarks."""
+        if not pixels:
             return []
-        images = self.preprocess.images(crops).to(self.device)
+        images = self.preprocess.tensor(pixels).to(self.device)
         lms = None
         if self.uses_landmarks:
-            lms = torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops]))).to(self.device)
+            lms = torch.from_numpy(landmark_features(np.stack(landmarks))).to(self.device)
         probs = torch.softmax(self.net(images, lms), dim=1).cpu().numpy()
         return [Prediction(self.classes, p) for p in probs]

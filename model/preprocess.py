@@ -28,10 +28,17 @@ class Preprocess:
         return cls(int(d["input_size"]), float(d["margin"]), tuple(d["mean"]), tuple(d["std"]),
                    bool(d.get("hand_focus", False)))
 
+    def pixels(self, crop: HandCrop) -> np.ndarray:
+        """The BGR pixels the network sees of a crop (what the live preview shows)."""
+        return focus_on_hand(crop) if self.hand_focus else crop.image
+
     def images(self, crops: list[HandCrop]) -> torch.Tensor:
-        """Hand crops (BGR) -> (N, 3, S, S) normalised RGB float tensor: the one way pixels enter the model."""
-        pixels = np.stack([focus_on_hand(c) if self.hand_focus else c.image for c in crops])
-        x = torch.from_numpy(np.ascontiguousarray(pixels[..., ::-1])).permute(0, 3, 1, 2).float().div_(255)
+        """Hand crops -> (N, 3, S, S) normalised RGB float tensor: the one way pixels enter the model."""
+        return self.tensor([self.pixels(c) for c in crops])
+
+    def tensor(self, pixels: list[np.ndarray]) -> torch.Tensor:
+        """Model pixels (from :meth:`pixels`) -> normalised RGB float tensor."""
+        x = torch.from_numpy(np.ascontiguousarray(np.stack(pixels)[..., ::-1])).permute(0, 3, 1, 2).float().div_(255)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
         return (x - mean) / std

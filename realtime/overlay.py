@@ -72,9 +72,9 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         if result.prediction is not None:
             p = result.prediction
             _text(out, f"{p.label} {p.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
-    if result.crop is not None and layers.crop:
+    if result.model_view is not None and layers.crop:
         side = int(min(h, w) * 0.25)
-        crop = cv2.resize(result.crop.image, (side, side))
+        crop = cv2.resize(result.model_view, (side, side))
         out[h - side - 10:h - 10, w - side - 10:w - 10] = crop
         cv2.rectangle(out, (w - side - 11, h - side - 11), (w - 9, h - 9), WHITE, 1)
     if result.prediction is not None and layers.bars:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from model.classifier import LetterClassifier, Prediction
 from realtime.capture import Frame
 from realtime.crop import Box, BoxSmoother, HandCrop, crop_hand
@@ -22,6 +24,7 @@ class FrameResult:
     hand: Hand | None = None
     box: Box | None = None
     crop: HandCrop | None = None
+    model_view: np.ndarray | None = None  # the crop's pixels as the network sees them (hand focus applied)
     prediction: Prediction | None = None
     letter: str | None = None  # the stable (committed) letter
     letter_confidence: float = 0.0
@@ -51,8 +54,9 @@ class Pipeline:
         if hand is not None:
             result.hand, result.box = hand, self._box
             result.crop = crop_hand(frame.image, hand.landmarks, self._box, self.classifier.input_size)
+            result.model_view = self.classifier.preprocess.pixels(result.crop)
             t2 = time.perf_counter()
-            result.prediction = self.classifier.predict([result.crop])[0]
+            result.prediction = self.classifier.predict_pixels([result.model_view], [result.crop.landmarks])[0]
             probs = result.prediction.probs
             t3 = time.perf_counter()
             result.timings_ms["crop"] = (t2 - t1) * 1000

@@ -42,9 +42,6 @@ class FeatureSet:
         return FeatureSet([s for fs in sets for s in fs.samples], torch.cat([fs.features for fs in sets]),
                           torch.cat([fs.landmarks for fs in sets]), [s for fs in sets for s in fs.missing])
 
-    def subset(self, rows: list[int]) -> "FeatureSet":
-        return FeatureSet([self.samples[i] for i in rows], self.features[rows], self.landmarks[rows], [])
-
 
 def read_image(path: Path) -> np.ndarray:
     image = cv2.imread(str(path))

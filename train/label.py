@@ -186,7 +186,7 @@ class LabelWindow:
             landmarks = hand.landmarks if hand else None
         if landmarks is not None:
             box = hand_box(landmarks, self.preprocess.margin)
-            crop = crop_hand(image, landmarks, box, self.preprocess.input_size).image
+            crop = self.preprocess.pixels(crop_hand(image, landmarks, box, self.preprocess.input_size))
             side = min(h, w) // 3
             view[10:10 + side, w - side - 10:w - 10] = cv2.resize(crop, (side, side))
             x0, y0, x1, y1 = box.xyxy
