@@ -27,3 +27,8 @@ def aps360() -> Path:
 @pytest.fixture
 def signademy() -> Path:
     return shared_path("data/video_signademy")
+
+
+@pytest.fixture
+def massey() -> Path:
+    return shared_path("data/massey")

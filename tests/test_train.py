@@ -54,3 +54,28 @@ def test_shipped_checkpoint_is_self_contained():
     assert ckpt.letters == list("ABCDEFGHI")
     assert len(ckpt.net.backbone.state_dict()) == 10  # AlexNet conv weights travel inside the file
     assert "metrics" in ckpt.info
+
+
+def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, capsys):
+    """Signer CV on a few massey photos of A-C (known) and K, L (no letter): the offset table runs from
+    'rejects most' to 'never says no letter', monotonically, as lowering the no-letter logit must."""
+    if default_backbone_weights() is None:
+        pytest.skip("needs the shared AlexNet weights")
+    data = tmp_path / "data"
+    for letter in "ABCKL":
+        (data / letter).mkdir(parents=True)
+        for signer in ("hand1", "hand2", "hand3", "hand5"):
+            photo = sorted((massey / letter).glob(f"{signer}_*"))[0]
+            (data / letter / photo.name).symlink_to(photo)
+    out = tmp_path / "cv"
+    assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "2", "--views", "1",
+                           "--no-letter-offset", "1.5", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
+    table = summary["no_letter_offsets"]
+    assert [row["offset"] for row in table][-1] == "never" and len(table) == len(train_cli.OFFSETS)
+    accuracy = [row["accuracy"] for row in table]
+    rejection = [row["rejection_rate"] for row in table]
+    assert accuracy == sorted(accuracy) and rejection == sorted(rejection, reverse=True)
+    assert rejection[-1] == 0.0
+    assert (out / "cv.json").is_file() and (out / "cv_confusion.png").is_file()

@@ -38,10 +38,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--letters", default="ABCDEFGHI", help="the letters to recognise (default: ABCDEFGHI)")
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
+    p.add_argument("--plain-landmarks", action="store_true",
+                   help="landmark coordinates only, without the finger distances and bends (model/network.py HandShape)")
     p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
                    help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
     p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
                    help="share of training samples classified from landmarks alone (modality dropout)")
+    p.add_argument("--no-letter-offset", type=float, default=0.0,
+                   help="subtracted from the no-letter logit at prediction: trades rejection of other letters "
+                        "for A-I accuracy (the CV prints both over a range of offsets)")
     p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see realtime/crop.py)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
@@ -93,11 +98,16 @@ def make_split(fs: FeatureSet, rows: list[int], classes: list[str]) -> Split:
 
 
 def score(head, fs: FeatureSet, rows: list[int], missing: list[Sample], classes: list[str]) -> dict:
+    split = make_split(fs, rows, classes)
+    return score_logits(predict_logits(head, split), split.labels, missing, classes)
+
+
+def score_logits(logits: torch.Tensor, labels: torch.Tensor, missing: list[Sample], classes: list[str],
+                 with_confusion: bool = True) -> dict:
     """Accuracy on known letters (images with no hand found count as wrong) and, for other letters, the share
     given no letter; with a confusion matrix over the classes found."""
-    split = make_split(fs, rows, classes)
-    pred = predict_logits(head, split).argmax(1).numpy() if len(split.labels) else np.zeros(0, int)
-    true = split.labels.numpy()
+    pred = logits.argmax(1).numpy() if len(labels) else np.zeros(0, int)
+    true = labels.numpy()
     known = np.array([classes[t] != NO_LETTER for t in true], dtype=bool)
     missed_known = sum(1 for s in missing if s.letter in classes)
     n_known = int(known.sum()) + missed_known
@@ -109,7 +119,8 @@ def score(head, fs: FeatureSet, rows: list[int], missing: list[Sample], classes:
         # no hand found is also "no letter given"
         rejected = int((pred[others] == classes.index(NO_LETTER)).sum()) + missed_other
         result["rejection_rate"] = rejected / (int(others.sum()) + missed_other)
-    result["confusion"] = confusion(true, pred, len(classes)).tolist()
+    if with_confusion:
+        result["confusion"] = confusion(true, pred, len(classes)).tolist()
     return result
 
 
@@ -146,7 +157,8 @@ def run(args: argparse.Namespace) -> None:
     data = FeatureSet.concat(sets)
     first = {s.signer for s in per_dir[0]}
     head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
-                             image_dropout=args.image_dropout)
+                             image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
+                             no_letter_offset=args.no_letter_offset if reject else 0.0)
     fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:
@@ -166,12 +178,15 @@ def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[
 def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config, fit) -> None:
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     folds = signer_folds(first_samples, args.cv, args.seed)
-    results = []
+    results, held = [], []
     for k, (_, test_idx) in enumerate(folds):
         test_signers = {first_samples[i].signer for i in test_idx}
         train_rows, test_rows, missing = held_out(data, test_signers)
         head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes))
-        r = score(head, data, test_rows, missing, classes)
+        test = make_split(data, test_rows, classes)
+        logits = predict_logits(head, test)
+        r = score_logits(logits, test.labels, missing, classes)
+        held.append((logits, test.labels, missing))
         log.info("fold %d/%d: %d signers, %d images, accuracy %.4f", k + 1, args.cv, len(test_signers),
                  r["images"], r["accuracy"])
         results.append(r)
@@ -184,6 +199,8 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
     if rejections:
         summary["mean_rejection_rate"] = float(np.mean(rejections))
         log.info("held-out other letters given no letter: %.2f%%", 100 * summary["mean_rejection_rate"])
+    if NO_LETTER in classes:
+        summary["no_letter_offsets"] = offset_sweep(held, classes, head_config.no_letter_offset)
     cm = np.sum([r["confusion"] for r in results], axis=0)
     plot_confusion(cm, classes, classes, args.out / "cv_confusion.png",
                    f"{args.cv}-fold signer CV, mean accuracy {accs.mean():.2%}")
@@ -191,6 +208,27 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
     log.info("cross-validation: mean accuracy %.2f%% (std %.2f, min %.2f%%)", 100 * accs.mean(),
              100 * accs.std(ddof=1), 100 * accs.min())
     print(json.dumps(summary))
+
+
+OFFSETS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, float("inf"))
+
+
+def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[dict]:
+    """Mean accuracy and rejection over the folds had the no-letter offset been each of OFFSETS (inf: the
+    no-letter class never wins), from the held-out logits: the numbers to choose --no-letter-offset by."""
+    rows = []
+    for offset in OFFSETS:
+        shift = torch.zeros(len(classes))
+        shift[-1] = trained_offset - offset
+        folds = [score_logits(logits + shift, labels, missing, classes, with_confusion=False)
+                 for logits, labels, missing in held]
+        row = {"offset": offset if np.isfinite(offset) else "never", "accuracy": round(float(np.mean([f["accuracy"] for f in folds])), 4)}
+        if all("rejection_rate" in f for f in folds):
+            row["rejection_rate"] = round(float(np.mean([f["rejection_rate"] for f in folds])), 4)
+        rows.append(row)
+        log.info("no-letter offset %s: accuracy %.2f%%%s", offset, 100 * row["accuracy"],
+                 f", rejection {100 * row['rejection_rate']:.2f}%" if "rejection_rate" in row else "")
+    return rows
 
 
 def train_and_save(args, data: FeatureSet, first: set[str], classes, head_config, fit, backbone, preprocess,

@@ -57,7 +57,7 @@ def _file_key(path: Path) -> str:
 
 def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE) -> list[np.ndarray | None]:
     """Landmarks (21, 3) of the hand in each photo, or None; detections are cached per file."""
-    cache_path = Path(cache_dir) / "hands-v2.json"  # bump when PhotoHandFinder changes
+    cache_path = Path(cache_dir) / "hands-v3.json"  # bump when PhotoHandFinder changes
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     keys = [_file_key(s.path) for s in samples]
     todo = [i for i, k in enumerate(keys) if k not in cache]

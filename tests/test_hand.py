@@ -1,0 +1,32 @@
+import numpy as np
+
+from realtime.hand import Hand, PhotoHandFinder, pick_signing_hand
+
+
+def test_every_photo_view_maps_photo_pixels_onto_the_same_view_pixels():
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
+    ys, xs = np.mgrid[0:40:7, 0:60:7]
+    points = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
+    views = [v for group in PhotoHandFinder.views(photo) for v in group]
+    assert len(views) == len(PhotoHandFinder.PADS) + len(PhotoHandFinder.OTHER_PADS) + 2
+    for view, to_view in views:
+        mapped = np.rint(points @ to_view[:, :2].T + to_view[:, 2]).astype(int)
+        assert (view[mapped[:, 1], mapped[:, 0]] == photo[points[:, 1].astype(int), points[:, 0].astype(int)]).all()
+
+
+def hand_at(x: float, y: float, label: str = "Right") -> Hand:
+    pts = np.zeros((21, 3), np.float32)
+    pts[:, 0] = x + np.linspace(0, 50, 21)
+    pts[:, 1] = y + np.linspace(0, 80, 21)
+    return Hand(pts, label, 0.9)
+
+
+def test_signing_hand_is_the_raised_one_and_holds_against_a_small_rise():
+    low, high = hand_at(100, 400), hand_at(400, 100)
+    assert pick_signing_hand([low, high]) is high
+    assert pick_signing_hand([low, high], prefer="Left") is high  # no left hand: any hand
+    assert pick_signing_hand([hand_at(100, 400, "Left"), high], prefer="Left").landmarks[0, 0] == 100
+    current, rival = hand_at(100, 200), hand_at(400, 180)  # rival higher by less than half a hand
+    assert pick_signing_hand([current, rival], previous=current.box(0.25)) is current
+    assert pick_signing_hand([current, hand_at(400, 100)], previous=current.box(0.25)).landmarks[0, 0] == 400

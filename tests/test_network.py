@@ -1,0 +1,43 @@
+import numpy as np
+import torch
+
+from model.network import CONTACT_POINTS, FEATURE_SHAPE, HandShape, HeadConfig, LetterHead
+
+
+def straight_hand() -> torch.Tensor:
+    """Five straight fingers fanning up from the wrist at the origin, as normalised landmarks (1, 63)."""
+    pts = np.zeros((21, 3), np.float32)
+    for f, angle in enumerate(np.linspace(-0.6, 0.6, 5)):
+        for j in range(1, 5):
+            pts[4 * f + j, :2] = 0.25 * j * np.array([np.sin(angle), -np.cos(angle)])
+    return torch.from_numpy(pts.reshape(1, 63))
+
+
+def test_hand_shape_measures_contacts_and_bends():
+    shape = HandShape()
+    hand = straight_hand()
+    out = shape(hand)
+    assert out.shape == (1, shape.dim) and torch.equal(out[:, :63], hand)
+    pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
+    thumb_index = pairs.index((4, 8))
+    pts = hand.view(21, 3)
+    assert torch.isclose(out[0, 63 + thumb_index], (pts[4, :2] - pts[8, :2]).norm())
+    bends = out[0, 63 + len(pairs):]
+    assert torch.allclose(bends, torch.ones_like(bends), atol=1e-5)  # every joint straight
+    curled = pts.clone()
+    curled[8, :2] = curled[7, :2] + (curled[7, :2] - curled[6, :2]).flip(0) * torch.tensor([1.0, -1.0])
+    index_tip_bend = shape(curled.view(1, 63))[0, 63 + len(pairs) + 5]  # index finger, last joint
+    assert abs(index_tip_bend.item()) < 1e-5  # bent at a right angle
+
+
+def test_no_letter_offset_lowers_only_the_last_logit_and_only_outside_training():
+    torch.manual_seed(0)
+    plain = LetterHead(HeadConfig(num_classes=4, dropout=0.0, hand_shape=True))
+    offset = LetterHead(HeadConfig(num_classes=4, dropout=0.0, hand_shape=True, no_letter_offset=2.5))
+    offset.load_state_dict(plain.state_dict())
+    x, lm = torch.randn(3, *FEATURE_SHAPE), straight_hand().repeat(3, 1)
+    plain.eval(), offset.eval()
+    diff = plain(x, lm) - offset(x, lm)
+    assert torch.allclose(diff, torch.tensor([0.0, 0.0, 0.0, 2.5]).expand(3, 4), atol=1e-5)
+    plain.train(), offset.train()
+    assert torch.allclose(plain(x, lm), offset(x, lm))
