@@ -115,7 +115,7 @@ def score_logits(logits: torch.Tensor, labels: torch.Tensor, missing: list[Sampl
               "accuracy": float((pred[known] == true[known]).sum() / n_known) if n_known else None}
     others = ~known
     missed_other = sum(1 for s in missing if s.letter not in classes)
-    if others.any() or missed_other:
+    if NO_LETTER in classes and (others.any() or missed_other):
         # no hand found is also "no letter given"
         rejected = int((pred[others] == classes.index(NO_LETTER)).sum()) + missed_other
         result["rejection_rate"] = rejected / (int(others.sum()) + missed_other)
