@@ -226,7 +226,7 @@ def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[
         if all("rejection_rate" in f for f in folds):
             row["rejection_rate"] = round(float(np.mean([f["rejection_rate"] for f in folds])), 4)
         rows.append(row)
-        log.info("no-letter offset %s: accuracy %.2f%%%s", offset, 100 * row["accuracy"],
+        log.info("no-letter offset %s: accuracy %.2f%%%s", row["offset"], 100 * row["accuracy"],
                  f", rejection {100 * row['rejection_rate']:.2f}%" if "rejection_rate" in row else "")
     return rows
 
