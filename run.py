@@ -23,7 +23,7 @@ from model.classifier import LetterClassifier
 from model.device import DEVICE_CHOICES
 from realtime.capture import Camera, SourceError, VideoFile, list_cameras
 from realtime.overlay import Layers, Status, draw, window_size
-from realtime.pipeline import FrameResult, Pipeline
+from realtime.pipeline import LIVE_NO_LETTER_OFFSET, FrameResult, Pipeline
 from realtime.recording import Recorder
 from realtime.smoothing import SmootherSettings
 
@@ -71,6 +71,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--exit", type=float, default=d.exit, help="averaged probability below which it is released")
     g.add_argument("--min-hold-s", type=float, default=d.min_hold_s, help="time above --enter before committing")
     g.add_argument("--release-s", type=float, default=d.release_s, help="time below --exit before releasing")
+    g.add_argument("--no-letter-offset", type=float, default=LIVE_NO_LETTER_OFFSET,
+                   help="lowers the per-frame no-letter score: higher gives letters more readily and other signs "
+                        f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/pipeline.py)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     if args.camera is None and (args.width or args.height or args.fps):
@@ -136,7 +139,7 @@ def open_source(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
-    classifier = LetterClassifier(args.model, args.device)
+    classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s)
     source = open_source(args)
     log.info("%s; model %s on %s", source.describe(), args.model.name, classifier.device)

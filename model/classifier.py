@@ -1,7 +1,7 @@
 """Hand crops in, letter probabilities out: the one inference path for evaluation, replay and the live loop."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,10 +40,20 @@ class Prediction:
 
 
 class LetterClassifier:
-    def __init__(self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto") -> None:
+    """A checkpoint ready to classify hand crops.
+
+    ``no_letter_offset`` overrides the checkpoint's operating point for the no-letter class (see
+    ``model.network.LetterHead``): the checkpoint's suits single photos; the live loop uses its own
+    (``realtime.pipeline.LIVE_NO_LETTER_OFFSET``).
+    """
+
+    def __init__(self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto",
+                 no_letter_offset: float | None = None) -> None:
         self.device = pick_device(device)
         ckpt = load_checkpoint(path, self.device)
         self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info
+        if no_letter_offset is not None and NO_LETTER in ckpt.classes:
+            self.net.head.config = replace(self.net.head.config, no_letter_offset=no_letter_offset)
         self.classes = tuple(ckpt.classes)
         self.uses_landmarks = self.net.head.config.use_landmarks
 

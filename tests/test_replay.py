@@ -15,19 +15,16 @@ import pytest
 import run
 from model.classifier import LetterClassifier
 from realtime.capture import VideoFile
-from realtime.pipeline import Pipeline
+from realtime.pipeline import LIVE_NO_LETTER_OFFSET, Pipeline
 
 LABELS = json.loads((Path(__file__).parent / "replay" / "signademy_holds.json").read_text())
 OTHER = list("KLMNOPQRSTUVWX")  # Y: the shared clip is unreadable (broken MP4 header)
 
 
 # Known misses of the shipped model, kept as strict xfails: each fails the day it is fixed, so this list stays true.
-UNSTEADY = {"A": "A fades to 'no letter' late in the hold (thumb-beside-fist reads close to S and T)"}
 KNOWN_FALSE_COMMITS = {
     "L": "reads as D: the extended thumb of L is taken for D's thumb-middle contact",
-    "M": "A committed as the hand drops at the end of the clip",
     "S": "reads as E: thumb across curled fingers",
-    "T": "A committed as the hand drops at the end of the clip",
 }
 
 
@@ -39,7 +36,8 @@ def replay(letter: str) -> tuple[list, list]:
     clip = shared_dir() / "data" / "video_signademy" / letter / f"signademy_{letter}.mp4"
     if not clip.is_file():
         pytest.skip(f"needs {clip}")
-    source, pipeline = VideoFile(clip, realtime=False), Pipeline(LetterClassifier(device="cpu"))
+    classifier = LetterClassifier(device="cpu", no_letter_offset=LIVE_NO_LETTER_OFFSET)  # as run.py does
+    source, pipeline = VideoFile(clip, realtime=False), Pipeline(classifier)
     commits, letters = [], []
     try:
         while (frame := source.read()) is not None:
@@ -61,8 +59,7 @@ def test_held_letter_is_committed_fast_and_alone(letter):
     assert latency <= 0.300, f"{letter} committed {latency * 1000:.0f} ms after the hand settled"
 
 
-@pytest.mark.parametrize("letter", [pytest.param(l, marks=pytest.mark.xfail(reason=UNSTEADY[l], strict=True))
-                                    if l in UNSTEADY else l for l in sorted(LABELS["holds"])])
+@pytest.mark.parametrize("letter", sorted(LABELS["holds"]))
 def test_letter_stays_committed_through_the_hold(letter):
     start, end = LABELS["holds"][letter]
     commits, letters = replay(letter)

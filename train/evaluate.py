@@ -73,10 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--confusion", type=Path, metavar="OUT.png", help="write a confusion-matrix picture")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument("--no-letter-offset", type=float, help="override the checkpoint's no-letter offset")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        classifier = LetterClassifier(args.model, args.device)
+        classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
         metrics, cm, rows, cols = evaluate(args.data, classifier)
     except (CheckpointError, DatasetError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
