@@ -20,10 +20,10 @@ import numpy as np
 from model import SHIPPED_CHECKPOINT
 from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from realtime.capture import Camera, SourceError
-from realtime.hand import HandTracker, PhotoHandFinder, pick_signing_hand
+from realtime.hand import HandTracker, pick_signing_hand
 from train.calibration import CalibrationError, CalibrationSettings, Shot, calibrate
 from train.data import DatasetError, discover
-from train.features import read_image
+from train.features import detect_hands, read_image
 from train.label import Recording, labeled_hands
 from train.labels import LabelError, read_labels
 
@@ -33,16 +33,9 @@ WINDOW = "calibrate"
 
 def shots_from_images(folder: Path) -> list[Shot]:
     samples = discover(folder)
-    shots, missing = [], 0
-    with PhotoHandFinder() as finder:
-        for s in samples:
-            image = read_image(s.path)
-            hand = finder.find(image)
-            if hand is None:
-                missing += 1
-                continue
-            shots.append(Shot(image, hand.landmarks, s.letter))
-    log.info("%d photos, hand found in %d, not found in %d", len(samples), len(shots), missing)
+    shots = [Shot(read_image(s.path), hand, s.letter) for s, hand in zip(samples, detect_hands(samples))
+             if hand is not None]
+    log.info("%d photos, hand found in %d, not found in %d", len(samples), len(shots), len(samples) - len(shots))
     return shots
 
 

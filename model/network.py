@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from realtime.crop import FINGERS
+
 log = logging.getLogger(__name__)
 
 FEATURE_SHAPE = (256, 6, 6)  # AlexNet .features output for a 224 x 224 input
@@ -15,7 +17,6 @@ LANDMARK_DIM = 63  # 21 landmarks x (x, y, z)
 # Landmarks whose pairwise distances describe a hand shape: finger tips, the thumb's last joint and the middle
 # joints of the fingers, and the knuckles (MediaPipe numbering: 0 wrist, 1-4 thumb, 5-8 index ... 17-20 little).
 CONTACT_POINTS = (4, 8, 12, 16, 20, 3, 6, 10, 14, 18, 5, 9, 13, 17)
-FINGER_CHAINS = ((0, 1, 2, 3, 4), (0, 5, 6, 7, 8), (0, 9, 10, 11, 12), (0, 13, 14, 15, 16), (0, 17, 18, 19, 20))
 
 
 def alexnet_features(weights: Path | None) -> nn.Sequential:
@@ -53,7 +54,8 @@ class HandShape(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
-        joints = [c[i:i + 3] for c in FINGER_CHAINS for i in range(len(c) - 2)]
+        chains = [(0, *finger) for finger in FINGERS]  # each finger from the wrist
+        joints = [c[i:i + 3] for c in chains for i in range(len(c) - 2)]
         self.register_buffer("pairs", torch.tensor(pairs), persistent=False)
         self.register_buffer("joints", torch.tensor(joints), persistent=False)
         self.dim = LANDMARK_DIM + len(pairs) + len(joints)
@@ -116,8 +118,8 @@ class LetterHead(nn.Module):
         joined = c.hidden
         if c.use_landmarks:
             shape = [HandShape()] if c.hand_shape else []
-            self.landmarks = nn.Sequential(
-                *shape, nn.Linear(shape[0].dim if shape else LANDMARK_DIM, 128), nn.ReLU(inplace=True), nn.Linear(128, 64), nn.ReLU(inplace=True))
+            self.landmarks = nn.Sequential(*shape, nn.Linear(shape[0].dim if shape else LANDMARK_DIM, 128),
+                                           nn.ReLU(inplace=True), nn.Linear(128, 64), nn.ReLU(inplace=True))
             joined += 64
         self.classify = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(joined, c.num_classes))
 
@@ -131,8 +133,7 @@ class LetterHead(nn.Module):
             x = torch.cat([x, self.landmarks(landmarks)], dim=1)
         logits = self.classify(x)
         if self.config.no_letter_offset and not self.training:
-            logits = logits - torch.cat([logits.new_zeros(self.config.num_classes - 1),
-                                         logits.new_full((1,), self.config.no_letter_offset)])
+            logits = torch.cat([logits[:, :-1], logits[:, -1:] - self.config.no_letter_offset], dim=1)
         return logits
 
 

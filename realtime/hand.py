@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import cv2
@@ -103,26 +104,19 @@ class PhotoHandFinder:
         self._trackers = [HandTracker(video=False, min_confidence=c) for c in self.CONFIDENCES]
 
     @classmethod
-    def views(cls, image: np.ndarray) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-        """Groups of (image, 2x3 matrix from photo to image coordinates), tried in this order, each group at
-        every confidence: edge padding first (how most photos are found), then the other ways."""
-        longest, (h, w) = max(image.shape[:2]), image.shape[:2]
-
-        def padded(border: int, share: float) -> tuple[np.ndarray, np.ndarray]:
-            p = int(round(share * longest))
-            out = cv2.copyMakeBorder(image, p, p, p, p, border, value=(128, 128, 128)) if p else image
-            return out, np.array([[1, 0, p], [0, 1, p]], np.float32)
-
-        return [[padded(cv2.BORDER_REPLICATE, share) for share in cls.PADS],
-                [padded(border, share) for border, share in cls.OTHER_PADS]
-                + [(cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), np.array([[0, -1, h - 1], [1, 0, 0]], np.float32)),
-                   (cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE),
-                    np.array([[0, 1, 0], [-1, 0, w - 1]], np.float32))]]
+    def views(cls) -> tuple[tuple[Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]], ...], ...]:
+        """Groups of ways to show a photo, tried in this order, each group at every confidence: edge padding
+        first (how most photos are found), then the others. Each makes (image, 2x3 matrix from photo to image
+        coordinates) only when it is tried, so a photo found as it is costs no copies."""
+        return (tuple(_padded(cv2.BORDER_REPLICATE, share) for share in cls.PADS),
+                tuple(_padded(border, share) for border, share in cls.OTHER_PADS)
+                + (_turned(clockwise=True), _turned(clockwise=False)))
 
     def find(self, image_bgr: np.ndarray) -> Hand | None:
-        for group in self.views(image_bgr):
+        for group in self.views():
             for tracker in self._trackers:
-                for view, to_view in group:
+                for make_view in group:
+                    view, to_view = make_view(image_bgr)
                     hand = pick_signing_hand(tracker.detect(view))
                     if hand is not None:
                         back = cv2.invertAffineTransform(to_view)
@@ -140,3 +134,22 @@ class PhotoHandFinder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _padded(border: int, share: float) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The photo with ``share`` of its longer side added on every side (grey where the border is constant)."""
+    def view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        p = int(round(share * max(image.shape[:2])))
+        out = cv2.copyMakeBorder(image, p, p, p, p, border, value=(128, 128, 128)) if p else image
+        return out, np.array([[1, 0, p], [0, 1, p]], np.float32)
+    return view
+
+
+def _turned(clockwise: bool) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The photo turned a quarter."""
+    def view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h, w = image.shape[:2]
+        if clockwise:
+            return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), np.array([[0, -1, h - 1], [1, 0, 0]], np.float32)
+        return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), np.array([[0, 1, 0], [-1, 0, w - 1]], np.float32)
+    return view

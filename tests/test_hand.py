@@ -8,7 +8,7 @@ def test_every_photo_view_maps_photo_pixels_onto_the_same_view_pixels():
     photo = rng.integers(0, 255, (40, 60, 3), dtype=np.uint8)
     ys, xs = np.mgrid[0:40:7, 0:60:7]
     points = np.stack([xs.ravel(), ys.ravel()], 1).astype(np.float32)
-    views = [v for group in PhotoHandFinder.views(photo) for v in group]
+    views = [make_view(photo) for group in PhotoHandFinder.views() for make_view in group]
     assert len(views) == len(PhotoHandFinder.PADS) + len(PhotoHandFinder.OTHER_PADS) + 2
     for view, to_view in views:
         mapped = np.rint(points @ to_view[:, :2].T + to_view[:, 2]).astype(int)

@@ -39,7 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
     p.add_argument("--plain-landmarks", action="store_true",
-                   help="landmark coordinates only, without the finger distances and bends (model/network.py HandShape)")
+                   help="landmark coordinates only, without the finger distances and bends "
+                        "(HandShape in model/network.py)")
     p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
                    help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
     p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
@@ -222,7 +223,8 @@ def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[
         shift[-1] = trained_offset - offset
         folds = [score_logits(logits + shift, labels, missing, classes, with_confusion=False)
                  for logits, labels, missing in held]
-        row = {"offset": offset if np.isfinite(offset) else "never", "accuracy": round(float(np.mean([f["accuracy"] for f in folds])), 4)}
+        row = {"offset": offset if np.isfinite(offset) else "never",
+               "accuracy": round(float(np.mean([f["accuracy"] for f in folds])), 4)}
         if all("rejection_rate" in f for f in folds):
             row["rejection_rate"] = round(float(np.mean([f["rejection_rate"] for f in folds])), 4)
         rows.append(row)

@@ -3,7 +3,8 @@
 The backbone is frozen, so its output for a given crop never changes: each image gets one clean view and a
 few augmented views (fixed seed), all through the shared crop function, and the head trains on the cached
 features in seconds per epoch. The cache key covers the image files, the hands found in them, the views,
-the augmentation, the preprocessing and the backbone weights, so a change to any of them recomputes instead of reusing stale data.
+the augmentation, the preprocessing and the backbone weights, so a change to any of them recomputes instead of
+reusing stale data.
 """
 from __future__ import annotations
 
@@ -82,7 +83,8 @@ def crop_views(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess,
 
 
 @torch.inference_mode()
-def embed(backbone: torch.nn.Module, preprocess: Preprocess, crops: list[HandCrop]) -> tuple[torch.Tensor, torch.Tensor]:
+def embed(backbone: torch.nn.Module, preprocess: Preprocess,
+          crops: list[HandCrop]) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features (float16) and landmark features of a batch of crops."""
     device = next(backbone.parameters()).device
     feats = backbone(preprocess.images(crops).to(device)).cpu().half()
