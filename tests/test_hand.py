@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from realtime.hand import Hand, PhotoHandFinder, pick_signing_hand
 
@@ -30,3 +31,23 @@ def test_signing_hand_is_the_raised_one_and_holds_against_a_small_rise():
     current, rival = hand_at(100, 200), hand_at(400, 180)  # rival higher by less than half a hand
     assert pick_signing_hand([current, rival], previous=current.box(0.25)) is current
     assert pick_signing_hand([current, hand_at(400, 100)], previous=current.box(0.25)).landmarks[0, 0] == 400
+
+
+def test_photo_hands_found_in_worker_processes_match_one_process(aps360, tmp_path, monkeypatch):
+    """Hand finding on photos shares the work among processes; the landmarks must not depend on that, and a
+    damaged photo must still give the dataset error, not a worker's traceback."""
+    from train import features
+    from train.data import DatasetError, discover
+
+    samples = [s for s in discover(aps360) if s.signer.endswith("/1")][:6]
+    monkeypatch.setattr(features, "PARALLEL_FROM", 0)
+    serial = features.detect_hands(samples, tmp_path / "one", workers=1)
+    parallel = features.detect_hands(samples, tmp_path / "two", workers=2)
+    assert sum(h is not None for h in serial) >= 5
+    assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(serial, parallel))
+
+    broken = tmp_path / "bad" / "A" / "7_A_1.jpg"
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b"not a jpeg")
+    with pytest.raises(DatasetError, match="cannot read image"):
+        features.detect_hands([*samples, *discover(tmp_path / "bad")], tmp_path / "three", workers=2)
