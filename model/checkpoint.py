@@ -3,6 +3,7 @@ metadata and metrics. Plain tensors and Python values only, so it loads with ``w
 from __future__ import annotations
 
 import os
+import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,19 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
             os.unlink(tmp)
 
 
+def _load_failure(exc: Exception) -> str:
+    """Why ``torch.load`` failed, in a few words: its own messages run to paragraphs and, for a file that is
+    not a checkpoint at all, advise turning off ``weights_only``, which is the wrong advice here."""
+    text = str(exc)
+    if isinstance(exc, PermissionError):
+        return "no permission to read it"
+    if isinstance(exc, (EOFError, OSError)) or "zip archive" in text:
+        return "the file is damaged or cut short (an interrupted copy or save?)"
+    if isinstance(exc, pickle.UnpicklingError):
+        return "not a PyTorch file, or one holding more than plain tensors and values"
+    return (text.strip().splitlines() or [type(exc).__name__])[0][:160]
+
+
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoint:
     """Load a checkpoint; any problem with the file becomes a one-line :class:`CheckpointError`."""
     path = Path(path)
@@ -64,8 +78,8 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"cannot read model file {path} (corrupt or not a checkpoint): {reason[:160]}") from None
+        raise CheckpointError(f"cannot read model file {path} (corrupt or not a checkpoint): "
+                              f"{_load_failure(exc)}") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is not an {FORMAT} checkpoint (found {found!r})")

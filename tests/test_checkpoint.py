@@ -33,7 +33,16 @@ def test_truncated_file_gives_one_line_error(ckpt_path):
     path.write_bytes(path.read_bytes()[:5000])
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
-    assert "\n" not in str(err.value) and "corrupt" in str(err.value)
+    assert "\n" not in str(err.value) and "corrupt" in str(err.value) and "cut short" in str(err.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"# a text file, not a model\n"])
+def test_empty_and_text_files_give_one_line_error_without_weights_only_advice(tmp_path, content):
+    path = tmp_path / "model.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert "\n" not in str(err.value) and "corrupt" in str(err.value) and "weights_only" not in str(err.value)
 
 
 def test_foreign_and_missing_files_are_rejected(tmp_path):
