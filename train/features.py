@@ -13,8 +13,7 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,15 +73,10 @@ def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
     todo = [i for i, k in enumerate(keys) if k not in cache]
     if todo:
         paths = [samples[i].path for i in todo]
-        workers = workers or min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else
-                                 os.cpu_count() or 1, 4)
-        if len(paths) < PARALLEL_FROM:  # starting a process costs seconds
-            workers = 1
-        chunks = [paths[i:i + FIND_CHUNK] for i in range(0, len(paths), FIND_CHUNK)]
+        workers = 1 if len(paths) < PARALLEL_FROM else workers or min(_usable_cores(), 4)
         found: list[list | None] = []
-        with tqdm(total=len(paths), desc="finding hands", unit="img", leave=False) as bar, \
-                _hand_finding(workers) as find:
-            for chunk in find(chunks):
+        with tqdm(total=len(paths), desc="finding hands", unit="img", leave=False) as bar:
+            for chunk in _find_in_chunks(paths, workers):
                 found += chunk
                 bar.update(len(chunk))
         cache.update((keys[i], hand) for i, hand in zip(todo, found))
@@ -91,21 +85,26 @@ def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
     return [None if cache[k] is None else np.array(cache[k], dtype=np.float32) for k in keys]
 
 
-PARALLEL_FROM = 200  # photos to find before worker processes pay off
+PARALLEL_FROM = 200  # photos to find before worker processes pay off (starting one costs seconds)
 FIND_CHUNK = 16  # photos a worker takes at a time
 _worker_finder: PhotoHandFinder | None = None  # a worker process's own finder
 
 
-@contextmanager
-def _hand_finding(workers: int) -> Iterator[Callable[[list[list[Path]]], Iterable[list]]]:
-    """A function from chunks of photo paths to their cache entries, chunk by chunk, in order."""
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _find_in_chunks(paths: list[Path], workers: int) -> Iterator[list[list | None]]:
+    """Cache entries of the photos, a chunk at a time, in order."""
+    chunks = [paths[i:i + FIND_CHUNK] for i in range(0, len(paths), FIND_CHUNK)]
     if workers == 1:
         with PhotoHandFinder() as finder:
-            yield lambda chunks: (_find_hands(finder, c) for c in chunks)
+            for chunk in chunks:
+                yield _find_hands(finder, chunk)
     else:
         # spawn, not fork: a forked copy of a process that has run MediaPipe or torch can hang
         with multiprocessing.get_context("spawn").Pool(workers, initializer=_start_worker) as pool:
-            yield lambda chunks: pool.imap(_worker_find_hands, chunks)
+            yield from pool.imap(_worker_find_hands, chunks)
 
 
 def _start_worker() -> None:
