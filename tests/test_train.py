@@ -2,15 +2,22 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from model import SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
+from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
 from train import evaluate
+from train.__main__ import make_split
+from train.data import Sample
+from train.features import FeatureSet
+from train.fit import FitConfig, fit_head
 
 
 def test_one_epoch_smoke_training_writes_checkpoint_metrics_and_plots(aps360, tmp_path):
@@ -86,3 +93,17 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
                            "--no-reject", "--out", str(out)]) == 0  # other letters, found or not, are left out
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C"] and "no_letter_offsets" not in summary
+
+
+def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():
+    def feature_set(n: int, views: int, letter: str) -> FeatureSet:
+        samples = [Sample(Path(f"{letter}{i}.jpg"), letter, f"s{i}") for i in range(n)]
+        return FeatureSet(samples, torch.rand(n, views, *FEATURE_SHAPE).half(), torch.rand(n, views, 63), [])
+
+    data = FeatureSet.concat([feature_set(4, 3, "A"), feature_set(2, 1, "B")])
+    assert data.features.shape[:2] == (6, 3) and data.views.tolist() == [3, 3, 3, 3, 1, 1]
+    assert not data.features[4:, 1:].any() and not data.landmarks[4:, 1:].any()
+    split = make_split(data, list(range(6)), ["A", "B"])
+    split.features[4:, 1:] = float("nan")  # a padded view that trained would make the loss NaN
+    _, history = fit_head(HeadConfig(2), FitConfig(epochs=2), split)
+    assert np.isfinite(history[-1]["train_loss"])

@@ -19,6 +19,7 @@ import torch
 
 from model import default_backbone_weights
 from model.checkpoint import NO_LETTER, Checkpoint, CheckpointError, save_checkpoint
+from model.device import DEVICE_CHOICES, pick_device
 from model.network import HeadConfig, LetterNet, alexnet_features
 from model.preprocess import Preprocess
 from train.augment import Augment
@@ -56,17 +57,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
     p.add_argument("--views", type=int, default=8, help="crops per image: 1 clean + augmented (default 8)")
+    p.add_argument("--other-views", type=int,
+                   help="crops per image of the second and later --data folders (default: --views); they teach "
+                        "other letters and scenes, and fewer views there train faster at no loss (README)")
+    p.add_argument("--label-smoothing", type=float, default=FitConfig.label_smoothing,
+                   help="cross-entropy label smoothing (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N images of each letter folder (smoke runs)")
     p.add_argument("--backbone", type=Path, default=default_backbone_weights(),
                    help="AlexNet features weights file (default: ../shared copy, else torchvision download)")
+    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
+                   help="where the backbone features and the head are computed (default: CUDA, else MPS, else CPU)")
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="folder for metrics and plots")
     p.add_argument("--checkpoint", type=Path, help="where to write the model (default: OUT/asl_letters.pt)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     args.letters = list(dict.fromkeys(args.letters.upper()))
-    if args.views < 1 or args.epochs < 1:
-        p.error("--views and --epochs must be at least 1")
+    if args.other_views is None:
+        args.other_views = args.views
+    if min(args.views, args.other_views, args.epochs) < 1:
+        p.error("--views, --other-views and --epochs must be at least 1")
+    if not 0 <= args.label_smoothing < 1:
+        p.error("--label-smoothing must be in [0, 1)")
     if not 0 <= args.val_fraction < 1:
         p.error("--val-fraction must be in [0, 1)")
     return args
@@ -95,7 +107,8 @@ def make_split(fs: FeatureSet, rows: list[int], classes: list[str]) -> Split:
     labels = [class_index(classes, fs.samples[r].letter) for r in rows]
     keep = [r for r, y in zip(rows, labels) if y is not None]
     return Split(fs.features[keep], fs.landmarks[keep],
-                 torch.tensor([y for y in labels if y is not None], dtype=torch.long))
+                 torch.tensor([y for y in labels if y is not None], dtype=torch.long),
+                 None if fs.views is None else fs.views[keep])
 
 
 def score(head, fs: FeatureSet, rows: list[int], missing: list[Sample], classes: list[str]) -> dict:
@@ -138,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace) -> None:
     started = time.time()
+    device = pick_device(args.device)  # before anything slow: a missing GPU is reported at once
     per_dir = load_samples(args.data, args.limit, args.published_labels)
     all_letters = {s.letter for samples in per_dir for s in samples}
     absent = [l for l in args.letters if l not in all_letters]
@@ -148,10 +162,12 @@ def run(args: argparse.Namespace) -> None:
     preprocess, augment = Preprocess(hand_focus=args.hand_focus), Augment()
     if args.backbone is not None and not args.backbone.is_file():
         raise FileNotFoundError(f"backbone weights not found: {args.backbone}")
-    backbone = alexnet_features(args.backbone)
+    log.info("computing on %s", device)
+    backbone = alexnet_features(args.backbone).to(device)
     sets = []
-    for d, samples in zip(args.data, per_dir):
-        fs = compute_features(samples, backbone, preprocess, augment, args.views, args.seed)
+    for k, (d, samples) in enumerate(zip(args.data, per_dir)):
+        views = args.views if k == 0 else args.other_views
+        fs = compute_features(samples, backbone, preprocess, augment, views, args.seed)
         log.info("%s: %d images, hand found in %d, not found in %d", dataset_name(d), len(samples),
                  len(fs.samples), len(fs.missing))
         sets.append(fs)
@@ -160,12 +176,12 @@ def run(args: argparse.Namespace) -> None:
     head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
                              image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
                              no_letter_offset=args.no_letter_offset if reject else 0.0)
-    fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed)
+    fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:
-        cross_validate(args, data, first, classes, head_config, fit)
+        cross_validate(args, data, first, classes, head_config, fit, device)
     else:
-        train_and_save(args, data, first, classes, head_config, fit, backbone, preprocess, augment)
+        train_and_save(args, data, first, classes, head_config, fit, device, backbone.cpu(), preprocess, augment)
     log.info("done in %.0f s", time.time() - started)
 
 
@@ -176,14 +192,14 @@ def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[
     return train_rows, test_rows, missing
 
 
-def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config, fit) -> None:
+def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config, fit, device) -> None:
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     folds = signer_folds(first_samples, args.cv, args.seed)
     results, held = [], []
     for k, (_, test_idx) in enumerate(folds):
         test_signers = {first_samples[i].signer for i in test_idx}
         train_rows, test_rows, missing = held_out(data, test_signers)
-        head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes))
+        head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes), device=device)
         test = make_split(data, test_rows, classes)
         logits = predict_logits(head, test)
         r = score_logits(logits, test.labels, missing, classes)
@@ -233,14 +249,14 @@ def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[
     return rows
 
 
-def train_and_save(args, data: FeatureSet, first: set[str], classes, head_config, fit, backbone, preprocess,
-                   augment) -> None:
+def train_and_save(args, data: FeatureSet, first: set[str], classes, head_config, fit, device, backbone,
+                   preprocess, augment) -> None:
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     _, val_idx = signer_holdout(first_samples, args.val_fraction, args.seed)
     val_signers = {first_samples[i].signer for i in val_idx}
     train_rows, val_rows, val_missing = held_out(data, val_signers)
     val_split = make_split(data, val_rows, classes) if val_rows else None
-    head, history = fit_head(head_config, fit, make_split(data, train_rows, classes), val_split)
+    head, history = fit_head(head_config, fit, make_split(data, train_rows, classes), val_split, device=device)
     plot_curves(history, args.out / "curves.png")
     metrics = {"classes": classes, "train_images": len(train_rows),
                "hands_not_found": {name: sum(1 for s in data.missing if s.signer.startswith(name + "/"))
@@ -254,7 +270,8 @@ def train_and_save(args, data: FeatureSet, first: set[str], classes, head_config
         log.info("validation on %d held-out signers: accuracy %.2f%%", len(val_signers), 100 * val["accuracy"])
     info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "data": [dataset_name(d) for d in args.data], "fit": fit.to_dict(), "views": args.views,
-            "augment": augment.to_dict(), "seed": args.seed, "metrics": metrics}
+            "other_views": args.other_views,
+            "augment": augment.to_dict(), "seed": args.seed, "device": device.type, "metrics": metrics}
     ckpt_path = args.checkpoint or args.out / "asl_letters.pt"
     save_checkpoint(ckpt_path, Checkpoint(LetterNet(backbone, head), classes, preprocess, info))
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))

@@ -40,11 +40,24 @@ class FeatureSet:
     features: torch.Tensor  # (N, V, 256, 6, 6) float16; view 0 is the clean crop
     landmarks: torch.Tensor  # (N, V, 63) float32
     missing: list[Sample]  # images in which no hand was found
+    views: torch.Tensor | None = None  # (N,) views of each row that are real, the rest padding; None: all V
 
     @staticmethod
     def concat(sets: list["FeatureSet"]) -> "FeatureSet":
-        return FeatureSet([s for fs in sets for s in fs.samples], torch.cat([fs.features for fs in sets]),
-                          torch.cat([fs.landmarks for fs in sets]), [s for fs in sets for s in fs.missing])
+        """One set of rows; sets with fewer views than the most are padded with zeros, counted in ``views``."""
+        most = max(fs.features.shape[1] for fs in sets)
+        if all(fs.features.shape[1] == most and fs.views is None for fs in sets):
+            views = None
+        else:
+            views = torch.cat([fs.views if fs.views is not None else torch.full((len(fs.samples),),
+                               fs.features.shape[1]) for fs in sets])
+
+        def padded(t: torch.Tensor) -> torch.Tensor:
+            return torch.cat([t, t.new_zeros(len(t), most - t.shape[1], *t.shape[2:])], dim=1)
+
+        return FeatureSet([s for fs in sets for s in fs.samples], torch.cat([padded(fs.features) for fs in sets]),
+                          torch.cat([padded(fs.landmarks) for fs in sets]), [s for fs in sets for s in fs.missing],
+                          views)
 
 
 def read_image(path: Path) -> np.ndarray:

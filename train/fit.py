@@ -21,6 +21,7 @@ class FitConfig:
     weight_decay: float = 1e-4
     batch_size: int = 256
     seed: int = 0
+    label_smoothing: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,28 +34,33 @@ class Split:
     features: torch.Tensor  # (N, V, 256, 6, 6) float16
     landmarks: torch.Tensor  # (N, V, 63)
     labels: torch.Tensor  # (N,)
+    views: torch.Tensor | None = None  # (N,) views of each row that are real, the rest padding; None: all V
 
 
 def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None = None,
-             init: LetterHead | None = None) -> tuple[LetterHead, list[dict]]:
+             init: LetterHead | None = None, device: torch.device | str = "cpu") -> tuple[LetterHead, list[dict]]:
     """Adam and cross-entropy over every view of every training sample; after each epoch, accuracy on the
     clean view of ``val``. ``init`` starts from an existing head (fine-tuning) instead of random weights.
-    Returns the head after the last epoch and one history row per epoch."""
+    Trains on ``device`` (all training features are moved there: about 1 GB for the shipped recipe).
+    Returns the head after the last epoch, on the CPU, and one history row per epoch."""
     torch.manual_seed(fit.seed)
-    head = init if init is not None else LetterHead(config)
+    head = (init if init is not None else LetterHead(config)).to(device)
     n, v = train.features.shape[:2]
-    x = train.features.reshape(n * v, *train.features.shape[2:])
-    lm = train.landmarks.reshape(n * v, -1)
-    y = train.labels.repeat_interleave(v)
+    x = train.features.reshape(n * v, *train.features.shape[2:]).to(device)
+    lm = train.landmarks.reshape(n * v, -1).to(device)
+    y = train.labels.repeat_interleave(v).to(device)
+    real = torch.arange(n * v)
+    if train.views is not None:
+        real = real[(torch.arange(v) < train.views[:, None]).reshape(-1)]
     opt = torch.optim.Adam(head.parameters(), lr=fit.lr, weight_decay=fit.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(fit.epochs, 1))
-    loss_fn = nn.CrossEntropyLoss()
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=fit.label_smoothing)
     gen = torch.Generator().manual_seed(fit.seed)
     history = []
     for epoch in tqdm(range(fit.epochs), desc="training head", unit="epoch", leave=False):
         head.train()
-        order = torch.randperm(len(y), generator=gen)
-        total, correct, loss_sum = 0, 0, 0.0
+        order = real[torch.randperm(len(real), generator=gen)].to(device)  # drawn on the CPU: same on any device
+        correct = loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
         for start in range(0, len(y), fit.batch_size):
             idx = order[start:start + fit.batch_size]
             logits = head(x[idx].float(), lm[idx])
@@ -62,26 +68,27 @@ def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None
             opt.zero_grad()
             loss.backward()
             opt.step()
-            loss_sum += loss.item() * len(idx)
-            correct += (logits.argmax(1) == y[idx]).sum().item()
-            total += len(idx)
+            loss_sum = loss_sum + loss.detach() * len(idx)
+            correct = correct + (logits.argmax(1) == y[idx]).sum()
         sched.step()
-        row = {"epoch": epoch + 1, "train_loss": loss_sum / total, "train_acc": correct / total}
+        row = {"epoch": epoch + 1, "train_loss": loss_sum.item() / len(real), "train_acc": correct.item() / len(real)}
         if val is not None and len(val.labels):
             logits = predict_logits(head, val)
             row["val_loss"] = loss_fn(logits, val.labels).item()
             row["val_acc"] = (logits.argmax(1) == val.labels).float().mean().item()
         history.append(row)
         log.debug("epoch %s", row)
-    return head.eval(), history
+    return head.cpu().eval(), history
 
 
 @torch.inference_mode()
 def predict_logits(head: LetterHead, split: Split, view: int = 0) -> torch.Tensor:
+    """Logits (on the CPU) of one view of every sample, computed wherever the head is."""
     head.eval()
-    out = [head(split.features[i:i + 512, view].float(), split.landmarks[i:i + 512, view])
+    device = next(head.parameters()).device
+    out = [head(split.features[i:i + 512, view].to(device).float(), split.landmarks[i:i + 512, view].to(device))
            for i in range(0, len(split.features), 512)]
-    return torch.cat(out) if out else torch.empty(0, head.config.num_classes)
+    return torch.cat(out).cpu() if out else torch.empty(0, head.config.num_classes)
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
