@@ -49,11 +49,13 @@ def main(argv: list[str] | None = None) -> int:
 def study(args: argparse.Namespace) -> dict:
     recipe = load_checkpoint(args.recipe)
     classes, preprocess, views = recipe.classes, recipe.preprocess, recipe.info.get("views", 8)
+    other_views = recipe.info.get("other_views", views)
     head_config = HeadConfig(**recipe.net.head.config.to_dict())
     fit = FitConfig(**recipe.info.get("fit", {}))
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
-    data = FeatureSet.concat([compute_features(s, backbone, preprocess, Augment(), views) for s in per_dir])
+    data = FeatureSet.concat([compute_features(s, backbone, preprocess, Augment(), views if k == 0 else other_views)
+                              for k, s in enumerate(per_dir)])
     hands = dict(zip(per_dir[0], detect_hands(per_dir[0])))
     rows = []
     for signer in sorted({s.signer for s in per_dir[0]}):
