@@ -17,7 +17,7 @@ from train import evaluate
 from train.__main__ import make_split
 from train.data import Sample
 from train.features import FeatureSet
-from train.fit import FitConfig, fit_head
+from train.fit import FitConfig, fit_head, smoothed_targets
 
 
 def test_one_epoch_smoke_training_writes_checkpoint_metrics_and_plots(aps360, tmp_path):
@@ -107,3 +107,15 @@ def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():
     split.features[4:, 1:] = float("nan")  # a padded view that trained would make the loss NaN
     _, history = fit_head(HeadConfig(2), FitConfig(epochs=2), split)
     assert np.isfinite(history[-1]["train_loss"])
+
+
+def test_label_smoothing_spares_the_no_letter_class():
+    targets = smoothed_targets(4, 0.3, no_letter_class=True)  # letters A, B, C and "none"
+    assert torch.allclose(targets.sum(1), torch.ones(4))
+    assert targets[3].tolist() == [0, 0, 0, 1]  # another sign is taught "none" outright
+    assert not targets[:3, 3].any()  # and no letter is taught a little "none"
+    assert targets[0, 0] == pytest.approx(0.8) and targets[0, 1] == pytest.approx(0.1)
+    logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 1])
+    plain = smoothed_targets(4, 0.3, no_letter_class=False)  # the usual smoothing over every class
+    assert torch.nn.functional.cross_entropy(logits, plain[labels]) == pytest.approx(
+        torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3).item(), rel=1e-5)

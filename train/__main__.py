@@ -24,7 +24,7 @@ from model.network import HeadConfig, LetterNet, alexnet_features
 from model.preprocess import Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample, dataset_name, discover
-from train.features import FeatureSet, compute_features
+from train.features import FeatureSet, compute_folder_features
 from train.fit import FitConfig, Split, confusion, fit_head, predict_logits
 from train.plots import plot_confusion, plot_curves
 from train.splits import signer_folds, signer_holdout
@@ -61,7 +61,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="crops per image of the second and later --data folders (default: --views); they teach "
                         "other letters and scenes, and fewer views there train faster at no loss (README)")
     p.add_argument("--label-smoothing", type=float, default=FitConfig.label_smoothing,
-                   help="cross-entropy label smoothing (default %(default)s)")
+                   help="cross-entropy label smoothing, spread over the letters only: no-letter targets stay "
+                        "one-hot (default %(default)s)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N images of each letter folder (smoke runs)")
     p.add_argument("--backbone", type=Path, default=default_backbone_weights(),
@@ -164,19 +165,17 @@ def run(args: argparse.Namespace) -> None:
         raise FileNotFoundError(f"backbone weights not found: {args.backbone}")
     log.info("computing on %s", device)
     backbone = alexnet_features(args.backbone).to(device)
-    sets = []
-    for k, (d, samples) in enumerate(zip(args.data, per_dir)):
-        views = args.views if k == 0 else args.other_views
-        fs = compute_features(samples, backbone, preprocess, augment, views, args.seed)
+    sets = compute_folder_features(per_dir, backbone, preprocess, augment, args.views, args.other_views, args.seed)
+    for d, samples, fs in zip(args.data, per_dir, sets):
         log.info("%s: %d images, hand found in %d, not found in %d", dataset_name(d), len(samples),
                  len(fs.samples), len(fs.missing))
-        sets.append(fs)
     data = FeatureSet.concat(sets)
     first = {s.signer for s in per_dir[0]}
     head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
                              image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
                              no_letter_offset=args.no_letter_offset if reject else 0.0)
-    fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing)
+    fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing,
+                    no_letter_class=reject)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:
         cross_validate(args, data, first, classes, head_config, fit, device)

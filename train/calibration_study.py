@@ -22,7 +22,7 @@ from train.__main__ import load_samples, make_split
 from train.augment import Augment
 from train.calibration import CalibrationSettings, Shot, calibrate
 from train.data import DatasetError
-from train.features import FeatureSet, compute_features, detect_hands, read_image
+from train.features import FeatureSet, compute_folder_features, detect_hands, read_image
 from train.fit import FitConfig, fit_head, predict_logits
 
 log = logging.getLogger("train.calibration_study")
@@ -54,8 +54,7 @@ def study(args: argparse.Namespace) -> dict:
     fit = FitConfig(**recipe.info.get("fit", {}))
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
-    data = FeatureSet.concat([compute_features(s, backbone, preprocess, Augment(), views if k == 0 else other_views)
-                              for k, s in enumerate(per_dir)])
+    data = FeatureSet.concat(compute_folder_features(per_dir, backbone, preprocess, Augment(), views, other_views))
     hands = dict(zip(per_dir[0], detect_hands(per_dir[0])))
     rows = []
     for signer in sorted({s.signer for s in per_dir[0]}):

@@ -196,3 +196,10 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
     torch.save({"features": features, "landmarks": landmarks}, path)
     return FeatureSet([samples[i] for i in found], features, landmarks, missing)
 
+
+def compute_folder_features(per_dir: list[list[Sample]], backbone: torch.nn.Module, preprocess: Preprocess,
+                            augment: Augment, views: int, other_views: int, seed: int = 0) -> list[FeatureSet]:
+    """Features of each dataset folder: ``views`` crops per image of the first (the signers learned and judged),
+    ``other_views`` of the others, which teach other letters and scenes and need fewer (README)."""
+    return [compute_features(samples, backbone, preprocess, augment, views if k == 0 else other_views, seed)
+            for k, samples in enumerate(per_dir)]
