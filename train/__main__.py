@@ -226,7 +226,7 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
     print(json.dumps(summary))
 
 
-OFFSETS = (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, float("inf"))
+OFFSETS = (*(k / 4 for k in range(17)), float("inf"))  # 0 to 4 in steps of 0.25, then never
 
 
 def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[dict]:
