@@ -78,7 +78,7 @@ def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None
         head.train()
         order = real[torch.randperm(len(real), generator=gen)].to(device)  # drawn on the CPU: same on any device
         correct = loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
-        for start in range(0, len(y), fit.batch_size):
+        for start in range(0, len(order), fit.batch_size):
             idx = order[start:start + fit.batch_size]
             logits = head(x[idx].float(), lm[idx])
             loss = loss_fn(logits, y[idx])
