@@ -44,7 +44,7 @@ def smoothed_targets(num_classes: int, smoothing: float, no_letter_class: bool) 
     With a no-letter class (the last), the smoothing is spread over the letters only and no-letter targets stay
     one-hot. Smoothing over all classes would teach every A-I hand a little "no letter" and cap how far the
     no-letter logit can rise above the letters for a hand showing another sign: with 0.1 over ten classes,
-    rejection of held-out other letters fell from 88% to 79% at the shipped offset (README)."""
+    rejection of held-out other letters fell from 88% to 79% at offset 2.5 (README)."""
     letters = num_classes - 1 if no_letter_class else num_classes
     targets = torch.eye(num_classes)
     targets[:letters, :letters] = targets[:letters, :letters] * (1 - smoothing) + smoothing / letters
