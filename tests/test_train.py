@@ -109,13 +109,43 @@ def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():
     assert np.isfinite(history[-1]["train_loss"])
 
 
-def test_label_smoothing_spares_the_no_letter_class():
-    targets = smoothed_targets(4, 0.3, no_letter_class=True)  # letters A, B, C and "none"
+def test_label_smoothing_can_spare_the_no_letter_class():
+    targets = smoothed_targets(4, 0.3, spare_no_letter=True)  # letters A, B, C and "none"
     assert torch.allclose(targets.sum(1), torch.ones(4))
     assert targets[3].tolist() == [0, 0, 0, 1]  # another sign is taught "none" outright
     assert not targets[:3, 3].any()  # and no letter is taught a little "none"
     assert targets[0, 0] == pytest.approx(0.8) and targets[0, 1] == pytest.approx(0.1)
     logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 1])
-    plain = smoothed_targets(4, 0.3, no_letter_class=False)  # the usual smoothing over every class
+    plain = smoothed_targets(4, 0.3, spare_no_letter=False)  # the usual smoothing over every class
     assert torch.nn.functional.cross_entropy(logits, plain[labels]) == pytest.approx(
         torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3).item(), rel=1e-5)
+
+
+def test_hand_cache_follows_file_contents_not_paths_or_times(tmp_path, monkeypatch):
+    """A copied or re-provisioned dataset (new paths, new mtimes) reuses the cached hands; an edited photo does not."""
+    from train import features
+
+    looked_at: list[Path] = []
+
+    def fake_find(paths, workers):
+        looked_at.extend(paths)
+        yield [[[float(len(p.read_bytes()))] * 3] * 21 for p in paths]
+
+    monkeypatch.setattr(features, "_find_in_chunks", fake_find)
+    first = tmp_path / "first" / "A"
+    first.mkdir(parents=True)
+    for take in (1, 2):
+        (first / f"1_A_{take}.jpg").write_bytes(bytes([take]) * (10 + take))
+    copy = tmp_path / "copy" / "A"
+    copy.mkdir(parents=True)
+    for f in first.iterdir():
+        (copy / f.name).write_bytes(f.read_bytes())
+
+    def hands(folder: Path) -> list[float]:
+        found = features.detect_hands([Sample(f, "A", "1") for f in sorted(folder.iterdir())], tmp_path / "cache")
+        return [h[0, 0] for h in found]
+
+    assert hands(first) == [11, 12] and len(looked_at) == 2
+    assert hands(copy) == [11, 12] and len(looked_at) == 2
+    (copy / "1_A_2.jpg").write_bytes(b"an edited photo")
+    assert hands(copy) == [11, 15] and looked_at[2:] == [copy / "1_A_2.jpg"]

@@ -68,8 +68,9 @@ def read_image(path: Path) -> np.ndarray:
 
 
 def _file_key(path: Path) -> str:
-    st = path.stat()
-    return f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    """The digest of a file's bytes: a copied, moved or re-provisioned dataset keeps its cache, an edited photo
+    does not (hashing all three shared datasets takes about a second)."""
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
 def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
@@ -80,7 +81,7 @@ def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
     keeps one core only partly busy on a photo, so two processes on two cores find hands 1.9 times as fast;
     each photo is looked at on its own, so the result does not depend on how many workers there are.
     """
-    cache_path = Path(cache_dir) / "hands-v3.json"  # bump when PhotoHandFinder changes
+    cache_path = Path(cache_dir) / "hands-v4.json"  # bump when PhotoHandFinder or _file_key changes
     cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
     keys = [_file_key(s.path) for s in samples]
     todo = [i for i, k in enumerate(keys) if k not in cache]
@@ -162,6 +163,16 @@ def backbone_digest(backbone: torch.nn.Module) -> str:
     return h.hexdigest()[:12]
 
 
+def _features_key(samples: list[Sample], hands: list[np.ndarray | None], backbone: torch.nn.Module,
+                  preprocess: Preprocess, augment: Augment, views: int, seed: int) -> str:
+    """Everything the cached features of ``samples`` depend on, hashed."""
+    key = hashlib.sha1(json.dumps([[_file_key(s.path) for s in samples], views, seed, augment.to_dict(),
+                                   preprocess.to_dict(), backbone_digest(backbone)]).encode())
+    for h in hands:
+        key.update(b"-" if h is None else h.tobytes())
+    return key.hexdigest()[:16]
+
+
 @torch.inference_mode()
 def compute_features(samples: list[Sample], backbone: torch.nn.Module, preprocess: Preprocess,
                      augment: Augment, views: int, seed: int = 0, cache_dir: Path = DEFAULT_CACHE,
@@ -170,11 +181,7 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
     hands = detect_hands(samples, cache_dir)
     found = [i for i, h in enumerate(hands) if h is not None]
     missing = [samples[i] for i, h in enumerate(hands) if h is None]
-    key = hashlib.sha1(json.dumps([[_file_key(s.path) for s in samples], views, seed, augment.to_dict(),
-                                   preprocess.to_dict(), backbone_digest(backbone)]).encode())
-    for h in hands:
-        key.update(b"-" if h is None else h.tobytes())
-    key = key.hexdigest()[:16]
+    key = _features_key(samples, hands, backbone, preprocess, augment, views, seed)
     path = Path(cache_dir) / f"features-{key}.pt"
     if path.is_file():
         data = torch.load(path, weights_only=True)
