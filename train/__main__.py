@@ -61,8 +61,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="crops per image of the second and later --data folders (default: --views); they teach "
                         "other letters and scenes, and fewer views there train faster at no loss (README)")
     p.add_argument("--label-smoothing", type=float, default=FitConfig.label_smoothing,
-                   help="cross-entropy label smoothing, spread over the letters only: no-letter targets stay "
-                        "one-hot (default %(default)s)")
+                   help="cross-entropy label smoothing (default %(default)s)")
+    p.add_argument("--spare-no-letter", action="store_true",
+                   help="smooth over the letters only, no-letter targets one-hot: more rejection and less A-I "
+                        "accuracy at a given --no-letter-offset (README)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N images of each letter folder (smoke runs)")
     p.add_argument("--backbone", type=Path, default=default_backbone_weights(),
@@ -175,7 +177,7 @@ def run(args: argparse.Namespace) -> None:
                              image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
                              no_letter_offset=args.no_letter_offset if reject else 0.0)
     fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing,
-                    no_letter_class=reject)
+                    spare_no_letter=reject and args.spare_no_letter)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.cv:
         cross_validate(args, data, first, classes, head_config, fit, device)

@@ -22,7 +22,7 @@ class FitConfig:
     batch_size: int = 256
     seed: int = 0
     label_smoothing: float = 0.0
-    no_letter_class: bool = False  # the last class is "no letter": smoothing spares it (see smoothed_targets)
+    spare_no_letter: bool = False  # the last class is "no letter" and smoothing leaves it out (smoothed_targets)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,14 +38,14 @@ class Split:
     views: torch.Tensor | None = None  # (N,) views of each row that are real, the rest padding; None: all V
 
 
-def smoothed_targets(num_classes: int, smoothing: float, no_letter_class: bool) -> torch.Tensor:
+def smoothed_targets(num_classes: int, smoothing: float, spare_no_letter: bool) -> torch.Tensor:
     """Row y is the target distribution for class y: 1 - ``smoothing`` on y, the rest spread evenly.
 
-    With a no-letter class (the last), the smoothing is spread over the letters only and no-letter targets stay
-    one-hot. Smoothing over all classes would teach every A-I hand a little "no letter" and cap how far the
-    no-letter logit can rise above the letters for a hand showing another sign: with 0.1 over ten classes,
-    rejection of held-out other letters fell from 88% to 79% at offset 2.5 (README)."""
-    letters = num_classes - 1 if no_letter_class else num_classes
+    ``spare_no_letter`` spreads the smoothing over the letters only (the last class is "no letter") and keeps
+    no-letter targets one-hot. Smoothing over all classes teaches every A-I hand a little "no letter", which caps
+    how far the no-letter logit rises above the letters for a hand showing another sign: at the same offset it
+    rejects fewer other letters but scores A-I better, so each needs its own offset (README)."""
+    letters = num_classes - 1 if spare_no_letter else num_classes
     targets = torch.eye(num_classes)
     targets[:letters, :letters] = targets[:letters, :letters] * (1 - smoothing) + smoothing / letters
     return targets
@@ -68,7 +68,7 @@ def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None
         real = real[(torch.arange(v) < train.views[:, None]).reshape(-1)]
     opt = torch.optim.Adam(head.parameters(), lr=fit.lr, weight_decay=fit.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(fit.epochs, 1))
-    targets = smoothed_targets(config.num_classes, fit.label_smoothing, fit.no_letter_class).to(device)
+    targets = smoothed_targets(config.num_classes, fit.label_smoothing, fit.spare_no_letter).to(device)
 
     def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # labels on the logits' device
         return nn.functional.cross_entropy(logits, targets.to(logits.device)[labels])
