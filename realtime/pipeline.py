@@ -15,7 +15,7 @@ from realtime.crop import Box, BoxSmoother, HandCrop, crop_hand
 from realtime.hand import Hand, HandTracker, pick_signing_hand
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 
-# The live loop's operating point for the no-letter class, overriding the checkpoint's (2.0 for the shipped
+# The live loop's operating point for the no-letter class, overriding the checkpoint's (1.75 for the shipped
 # model, which CV chose for single photos). A video has many in-between frames (the hand moving, turning,
 # dropping) that should say "no letter", and the smoother already makes a letter wait for 0.15 s of agreement.
 # On the signademy replay clips (an earlier model), offset 2.5 let 6 of 14 other letters commit an A-I letter,
