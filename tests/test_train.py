@@ -88,6 +88,10 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     rejection = [row["rejection_rate"] for row in table]
     assert accuracy == sorted(accuracy) and rejection == sorted(rejection, reverse=True)
     assert rejection[-1] > 0  # the photo with no hand found is given no letter, whatever the offset
+    per_letter = summary["per_letter"]
+    assert sorted(per_letter) == list("ABCKL") and per_letter["L"] >= 0.2  # 1 of 5 L photos has no hand
+    trained = next(row for row in table if row["offset"] == 1.5)
+    assert trained["accuracy"] == pytest.approx(np.mean([per_letter[k] for k in "ABC"]), abs=1e-3)
     assert (out / "cv.json").is_file() and (out / "cv_confusion.png").is_file()
     assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "1", "--views", "1",
                            "--no-reject", "--out", str(out)]) == 0  # other letters, found or not, are left out

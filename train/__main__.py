@@ -24,6 +24,7 @@ from model.network import HeadConfig, LetterNet, alexnet_features
 from model.preprocess import Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample, dataset_name, discover
+from train.evaluate import NO_HAND, per_letter_scores
 from train.features import FeatureSet, compute_folder_features
 from train.fit import FitConfig, Split, confusion, fit_head, predict_logits
 from train.plots import plot_confusion, plot_curves
@@ -196,7 +197,7 @@ def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[
 def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config, fit, device) -> None:
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     folds = signer_folds(first_samples, args.cv, args.seed)
-    results, held = [], []
+    results, held, letters, predicted = [], [], [], []
     for k, (_, test_idx) in enumerate(folds):
         test_signers = {first_samples[i].signer for i in test_idx}
         train_rows, test_rows, missing = held_out(data, test_signers)
@@ -205,6 +206,10 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
         logits = predict_logits(head, test)
         r = score_logits(logits, test.labels, missing, classes)
         held.append((logits, test.labels, missing))
+        scored = [s for s in [data.samples[i] for i in test_rows] + missing  # in the order of make_split's rows
+                  if class_index(classes, s.letter) is not None]
+        letters += [s.letter for s in scored]
+        predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * (len(scored) - len(logits))
         log.info("fold %d/%d: %d signers, %d images, accuracy %.4f", k + 1, args.cv, len(test_signers),
                  r["images"], r["accuracy"])
         results.append(r)
@@ -213,6 +218,9 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
                "label_fixes": not args.published_labels,
                "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
                "std_accuracy": float(accs.std(ddof=1)), "data": [str(d) for d in args.data]}
+    summary["per_letter"] = per_letter_scores(letters, predicted, set(classes) - {NO_LETTER})
+    log.info("per letter, all folds (other letters: given no letter): %s",
+             " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()))
     rejections = [r["rejection_rate"] for r in results if "rejection_rate" in r]
     if rejections:
         summary["mean_rejection_rate"] = float(np.mean(rejections))

@@ -28,6 +28,17 @@ log = logging.getLogger("train.evaluate")
 NO_HAND = "no hand"
 
 
+def per_letter_scores(letters: list[str], predicted: list[str], known: set[str]) -> dict[str, float]:
+    """For each letter found in ``letters``: the share predicted right if the model knows it, else the share given
+    no letter (the no-letter class, or no hand found)."""
+    scores = {}
+    for letter in sorted(set(letters)):
+        mine = [p for l, p in zip(letters, predicted) if l == letter]
+        hit = sum(p == letter for p in mine) if letter in known else sum(p in (NO_LETTER, NO_HAND) for p in mine)
+        scores[letter] = round(hit / len(mine), 4)
+    return scores
+
+
 def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> tuple[dict, np.ndarray, list, list]:
     """Returns the metrics and a confusion matrix (rows: folder letters, columns: classes + no hand)."""
     samples = discover(data)
@@ -46,11 +57,6 @@ def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> 
     cm = np.zeros((len(rows_labels), len(cols)), dtype=np.int64)
     for s, p in zip(samples, predicted):
         cm[rows_labels.index(s.letter), cols.index(p)] += 1
-    per_letter = {}
-    for letter in rows_labels:
-        mine = [p for s, p in zip(samples, predicted) if s.letter == letter]
-        hit = sum(p == letter for p in mine) if letter in known else sum(p in (NO_LETTER, NO_HAND) for p in mine)
-        per_letter[letter] = round(hit / len(mine), 4)
     known_idx = [i for i, s in enumerate(samples) if s.letter in known]
     other_idx = [i for i, s in enumerate(samples) if s.letter not in known]
     metrics = {
@@ -58,7 +64,7 @@ def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> 
         "hands_found": sum(hands[i] is not None for i in known_idx),
         "accuracy": (round(sum(predicted[i] == samples[i].letter for i in known_idx) / len(known_idx), 4)
                      if known_idx else None),
-        "per_letter": per_letter,
+        "per_letter": per_letter_scores([s.letter for s in samples], predicted, known),
         "other_images": len(other_idx),
         "rejection_rate": (round(sum(predicted[i] in (NO_LETTER, NO_HAND) for i in other_idx) / len(other_idx), 4)
                            if other_idx else None),
