@@ -15,7 +15,7 @@ from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
 from train import evaluate
 from train.__main__ import make_split
-from train.data import Sample
+from train.data import DatasetError, Sample
 from train.features import FeatureSet
 from train.fit import FitConfig, fit_head, smoothed_targets
 
@@ -153,3 +153,5 @@ def test_hand_cache_follows_file_contents_not_paths_or_times(tmp_path, monkeypat
     assert hands(copy) == [11, 12] and len(looked_at) == 2
     (copy / "1_A_2.jpg").write_bytes(b"an edited photo")
     assert hands(copy) == [11, 15] and looked_at[2:] == [copy / "1_A_2.jpg"]
+    with pytest.raises(DatasetError, match="cannot read image .*gone.jpg"):  # deleted after discovery
+        features.detect_hands([Sample(tmp_path / "gone.jpg", "A", "1")], tmp_path / "cache")

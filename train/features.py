@@ -70,7 +70,10 @@ def read_image(path: Path) -> np.ndarray:
 def _file_key(path: Path) -> str:
     """The digest of a file's bytes: a copied, moved or re-provisioned dataset keeps its cache, an edited photo
     does not (hashing all three shared datasets takes about a second)."""
-    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    try:
+        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+    except OSError as exc:
+        raise DatasetError(f"cannot read image {path}: {exc.strerror}") from None
 
 
 def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
