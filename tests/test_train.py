@@ -125,6 +125,12 @@ def test_label_smoothing_can_spare_the_no_letter_class():
         torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3).item(), rel=1e-5)
 
 
+def test_fit_settings_of_older_checkpoints_still_load():
+    older = {"epochs": 3, "label_smoothing": 0.1, "no_letter_class": True, "a_setting_from_elsewhere": 1}
+    assert FitConfig.from_dict(older) == FitConfig(epochs=3, label_smoothing=0.1, spare_no_letter=True)
+    assert FitConfig.from_dict(FitConfig(seed=4).to_dict()) == FitConfig(seed=4)
+
+
 def test_hand_cache_follows_file_contents_not_paths_or_times(tmp_path, monkeypatch):
     """A copied or re-provisioned dataset (new paths, new mtimes) reuses the cached hands; an edited photo does not."""
     from train import features

@@ -51,7 +51,7 @@ def study(args: argparse.Namespace) -> dict:
     classes, preprocess, views = recipe.classes, recipe.preprocess, recipe.info.get("views", 8)
     other_views = recipe.info.get("other_views", views)
     head_config = HeadConfig(**recipe.net.head.config.to_dict())
-    fit = FitConfig(**recipe.info.get("fit", {}))
+    fit = FitConfig.from_dict(recipe.info.get("fit", {}))
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
     data = FeatureSet.concat(compute_folder_features(per_dir, backbone, preprocess, Augment(), views, other_views))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 import torch
@@ -26,6 +26,15 @@ class FitConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "FitConfig":
+        """The settings stored in a checkpoint, of this version or an older one (renamed keys are mapped, keys
+        this version does not know are left out)."""
+        d = dict(d)
+        if "no_letter_class" in d:  # its name until 2026-11-26, when it was on whenever there was a no-letter class
+            d.setdefault("spare_no_letter", d.pop("no_letter_class"))
+        return cls(**{k: v for k, v in d.items() if k in {f.name for f in fields(cls)}})
 
 
 @dataclass
