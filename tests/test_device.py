@@ -7,7 +7,7 @@ import torch
 from model.classifier import LetterClassifier
 from model.network import FEATURE_SHAPE, HeadConfig
 from realtime.crop import HandCrop
-from tests.test_network import straight_hand
+from tests.synthetic import straight_hand
 from train.__main__ import main as train_main
 from train.fit import FitConfig, Split, fit_head, predict_logits
 
