@@ -8,6 +8,7 @@ reusing stale data.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -69,11 +70,18 @@ def read_image(path: Path) -> np.ndarray:
 
 def _file_key(path: Path) -> str:
     """The digest of a file's bytes: a copied, moved or re-provisioned dataset keeps its cache, an edited photo
-    does not (hashing all three shared datasets takes about a second)."""
+    does not (hashing all three shared datasets takes about a second). Each file is read once per process: the
+    hand and feature caches both ask for its key."""
     try:
-        return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
+        st = path.stat()
+        return _digest(path, st.st_size, st.st_mtime_ns)
     except OSError as exc:
         raise DatasetError(f"cannot read image {path}: {exc.strerror}") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _digest(path: Path, size: int, mtime_ns: int) -> str:  # size and mtime: a file changed since is read again
+    return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
 def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,

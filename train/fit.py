@@ -34,7 +34,8 @@ class FitConfig:
         d = dict(d)
         if "no_letter_class" in d:  # its name until 2026-11-26, when it was on whenever there was a no-letter class
             d.setdefault("spare_no_letter", d.pop("no_letter_class"))
-        return cls(**{k: v for k, v in d.items() if k in {f.name for f in fields(cls)}})
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
 
 
 @dataclass
