@@ -31,16 +31,21 @@ def alexnet_features(weights: Path | None) -> nn.Sequential:
         missing, unexpected = net.load_state_dict(torch.load(weights, weights_only=True), strict=False)
         if unexpected or any(not k.startswith("classifier.") for k in missing):
             raise ValueError(f"{weights} is not an AlexNet features state dict")
-    features = net.features.eval()
-    features.requires_grad_(False)
-    return features
+    return _frozen(net.features)
 
 
 def bare_alexnet_features() -> nn.Sequential:
     """The AlexNet conv stack with no weights, to load a checkpoint's backbone into."""
     import torchvision
 
-    return torchvision.models.alexnet(weights=None).features.eval().requires_grad_(False)
+    return _frozen(torchvision.models.alexnet(weights=None).features)
+
+
+def _frozen(features: nn.Sequential) -> nn.Sequential:
+    """In eval mode, without gradients, and with channels-last weights: oneDNN then runs every conv on
+    channels-last tensors, which on a 2-core CPU is 15-20% faster than the default layout (README) and gives
+    the same features to float precision. Weights loaded later keep this layout."""
+    return features.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
 
 class HandShape(nn.Module):

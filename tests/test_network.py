@@ -1,6 +1,6 @@
 import torch
 
-from model.network import CONTACT_POINTS, FEATURE_SHAPE, HandShape, HeadConfig, LetterHead
+from model.network import CONTACT_POINTS, FEATURE_SHAPE, HandShape, HeadConfig, LetterHead, bare_alexnet_features
 from tests.synthetic import straight_hand
 
 
@@ -32,3 +32,18 @@ def test_no_letter_offset_lowers_only_the_last_logit_and_only_outside_training()
     assert torch.allclose(diff, torch.tensor([0.0, 0.0, 0.0, 2.5]).expand(3, 4), atol=1e-5)
     plain.train(), offset.train()
     assert torch.allclose(plain(x, lm), offset(x, lm))
+
+
+def test_backbone_runs_channels_last_with_the_features_of_the_default_layout():
+    torch.manual_seed(0)
+    backbone = bare_alexnet_features()
+    backbone.load_state_dict({k: torch.randn_like(v) * 0.05 for k, v in backbone.state_dict().items()})
+    conv = backbone[0].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last) and not conv.is_contiguous()  # kept on loading
+    default = bare_alexnet_features().to(memory_format=torch.contiguous_format)
+    default.load_state_dict(backbone.state_dict())
+    x = torch.randn(2, 3, 224, 224)
+    with torch.inference_mode():
+        out, expected = backbone(x), default(x)
+    assert out.shape == (2, *FEATURE_SHAPE)
+    assert torch.allclose(out, expected, atol=1e-4, rtol=1e-4)

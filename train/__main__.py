@@ -112,7 +112,7 @@ def make_split(fs: FeatureSet, rows: list[int], classes: list[str]) -> Split:
     keep = [r for r, y in zip(rows, labels) if y is not None]
     return Split(fs.features[keep], fs.landmarks[keep],
                  torch.tensor([y for y in labels if y is not None], dtype=torch.long),
-                 None if fs.views is None else fs.views[keep])
+                 None if fs.views is None else fs.views[keep], [fs.samples[r].letter for r in keep])
 
 
 def score(head, fs: FeatureSet, rows: list[int], missing: list[Sample], classes: list[str]) -> dict:
@@ -206,10 +206,9 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
         logits = predict_logits(head, test)
         r = score_logits(logits, test.labels, missing, classes)
         held.append((logits, test.labels, missing))
-        scored = [s for s in [data.samples[i] for i in test_rows] + missing  # in the order of make_split's rows
-                  if class_index(classes, s.letter) is not None]
-        letters += [s.letter for s in scored]
-        predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * (len(scored) - len(logits))
+        missed = [s.letter for s in missing if class_index(classes, s.letter) is not None]
+        letters += test.letters + missed
+        predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * len(missed)
         log.info("fold %d/%d: %d signers, %d images, accuracy %.4f", k + 1, args.cv, len(test_signers),
                  r["images"], r["accuracy"])
         results.append(r)

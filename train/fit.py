@@ -40,12 +40,13 @@ class FitConfig:
 
 @dataclass
 class Split:
-    """Cached features of one split, with integer class labels."""
+    """Cached features of one split, with integer class labels and the letters they were filed under."""
 
     features: torch.Tensor  # (N, V, 256, 6, 6) float16
     landmarks: torch.Tensor  # (N, V, 63)
     labels: torch.Tensor  # (N,)
     views: torch.Tensor | None = None  # (N,) views of each row that are real, the rest padding; None: all V
+    letters: list[str] | None = None  # (N,) each row's own letter, where labels only say "no letter"
 
 
 def smoothed_targets(num_classes: int, smoothing: float, spare_no_letter: bool) -> torch.Tensor:
