@@ -41,6 +41,14 @@ def test_training_rejects_a_bad_dataset(tmp_path, capsys):
     assert "empty" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("flags, message", [(["--repeats", "2"], "--repeats needs --cv"),
+                                            (["--cv", "5", "--repeats", "0"], "must be at least 1")])
+def test_bad_training_flags_give_one_line_errors(tmp_path, capsys, flags, message):
+    with pytest.raises(SystemExit) as exit_:
+        train_cli.main(["--data", str(tmp_path), *flags])
+    assert exit_.value.code == 2 and message in capsys.readouterr().err
+
+
 def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsys):
     """The aps360 signers held out of the shipped model's training, through the evaluate command: a floor."""
     held_out = {s.split("/")[-1] for s in load_checkpoint(SHIPPED_CHECKPOINT).info["metrics"]["validation"]["signers"]}
@@ -94,9 +102,11 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     assert trained["accuracy"] == pytest.approx(np.mean([per_letter[k] for k in "ABC"]), abs=1e-3)
     assert (out / "cv.json").is_file() and (out / "cv_confusion.png").is_file()
     assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "1", "--views", "1",
-                           "--no-reject", "--out", str(out)]) == 0  # other letters, found or not, are left out
+                           "--no-reject", "--repeats", "2", "--out", str(out)]) == 0  # other letters are left out
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C"] and "no_letter_offsets" not in summary
+    assert len(summary["fold_accuracy"]) == 2 and len(summary["repeat_accuracy"]) == 2  # two heads a fold
+    assert summary["mean_accuracy"] == pytest.approx(np.mean(summary["repeat_accuracy"]), abs=1e-3)
 
 
 def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():

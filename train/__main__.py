@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -53,6 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see realtime/crop.py)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
+    p.add_argument("--repeats", type=int, default=1,
+                   help="with --cv: heads trained per fold (head seeds --seed, --seed + 1, ...) on the same folds "
+                        "and features, scores averaged: one head's score on a few hundred photos moves by about "
+                        "a point with its seed alone (README)")
     p.add_argument("--val-fraction", type=float, default=0.15,
                    help="share of the first folder's signers held out for validation (default 0.15)")
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
@@ -79,8 +84,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args.letters = list(dict.fromkeys(args.letters.upper()))
     if args.other_views is None:
         args.other_views = args.views
-    if min(args.views, args.other_views, args.epochs) < 1:
-        p.error("--views, --other-views and --epochs must be at least 1")
+    if min(args.views, args.other_views, args.epochs, args.repeats) < 1:
+        p.error("--views, --other-views, --epochs and --repeats must be at least 1")
+    if args.repeats > 1 and not args.cv:
+        p.error("--repeats needs --cv")
     if not 0 <= args.label_smoothing < 1:
         p.error("--label-smoothing must be in [0, 1)")
     if not 0 <= args.val_fraction < 1:
@@ -201,22 +208,28 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
     for k, (_, test_idx) in enumerate(folds):
         test_signers = {first_samples[i].signer for i in test_idx}
         train_rows, test_rows, missing = held_out(data, test_signers)
-        head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes), device=device)
-        test = make_split(data, test_rows, classes)
-        logits = predict_logits(head, test)
-        r = score_logits(logits, test.labels, missing, classes)
-        held.append((logits, test.labels, missing))
+        train, test = make_split(data, train_rows, classes), make_split(data, test_rows, classes)
         missed = [s.letter for s in missing if class_index(classes, s.letter) is not None]
-        letters += test.letters + missed
-        predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * len(missed)
-        log.info("fold %d/%d: %d signers, %d images, accuracy %.4f", k + 1, args.cv, len(test_signers),
-                 r["images"], r["accuracy"])
-        results.append(r)
-    accs = np.array([r["accuracy"] for r in results])
+        for repeat in range(args.repeats):
+            head, _ = fit_head(head_config, replace(fit, seed=fit.seed + repeat), train, device=device)
+            logits = predict_logits(head, test)
+            r = score_logits(logits, test.labels, missing, classes)
+            held.append((logits, test.labels, missing))
+            letters += test.letters + missed
+            predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * len(missed)
+            log.info("fold %d/%d%s: %d signers, %d images, accuracy %.4f", k + 1, args.cv,
+                     f", repeat {repeat + 1}/{args.repeats}" if args.repeats > 1 else "", len(test_signers),
+                     r["images"], r["accuracy"])
+            results.append(r)
+    runs = np.array([r["accuracy"] for r in results]).reshape(-1, args.repeats)
+    accs = runs.mean(axis=1)  # per fold, over its repeats
     summary = {"folds": args.cv, "classes": classes, "head": head_config.to_dict(),
                "label_fixes": not args.published_labels,
                "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
                "std_accuracy": float(accs.std(ddof=1)), "data": [str(d) for d in args.data]}
+    if args.repeats > 1:
+        summary["repeat_accuracy"] = runs.mean(axis=0).round(4).tolist()
+        log.info("mean accuracy of each repeat: %s", " ".join(f"{100 * a:.2f}%" for a in runs.mean(axis=0)))
     summary["per_letter"] = per_letter_scores(letters, predicted, set(classes) - {NO_LETTER})
     log.info("per letter, all folds (other letters: given no letter): %s",
              " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()))
@@ -239,7 +252,7 @@ OFFSETS = (*(k / 4 for k in range(17)), float("inf"))  # 0 to 4 in steps of 0.25
 
 
 def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[dict]:
-    """Mean accuracy and rejection over the folds had the no-letter offset been each of OFFSETS (inf: the
+    """Mean accuracy and rejection over the folds (and repeats) had the no-letter offset been each of OFFSETS (inf: the
     no-letter class never wins), from the held-out logits: the numbers to choose --no-letter-offset by."""
     rows = []
     for offset in OFFSETS:
