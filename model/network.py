@@ -43,7 +43,7 @@ def bare_alexnet_features() -> nn.Sequential:
 
 def _frozen(features: nn.Sequential) -> nn.Sequential:
     """In eval mode, without gradients, and with channels-last weights: oneDNN then runs every conv on
-    channels-last tensors, which on a 2-core CPU is 15-20% faster than the default layout (README) and gives
+    channels-last tensors, which on a 2-core CPU is 10-15% faster than the default layout (README) and gives
     the same features to float precision. Weights loaded later keep this layout."""
     return features.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
