@@ -228,8 +228,9 @@ def cross_validate(args, data: FeatureSet, first: set[str], classes, head_config
                "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
                "std_accuracy": float(accs.std(ddof=1)), "data": [str(d) for d in args.data]}
     if args.repeats > 1:
-        summary["repeat_accuracy"] = runs.mean(axis=0).round(4).tolist()
-        log.info("mean accuracy of each repeat: %s", " ".join(f"{100 * a:.2f}%" for a in runs.mean(axis=0)))
+        per_repeat = runs.mean(axis=0)
+        summary["repeat_accuracy"] = per_repeat.round(4).tolist()
+        log.info("mean accuracy of each repeat: %s", " ".join(f"{100 * a:.2f}%" for a in per_repeat))
     summary["per_letter"] = per_letter_scores(letters, predicted, set(classes) - {NO_LETTER})
     log.info("per letter, all folds (other letters: given no letter): %s",
              " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()))
@@ -252,8 +253,8 @@ OFFSETS = (*(k / 4 for k in range(17)), float("inf"))  # 0 to 4 in steps of 0.25
 
 
 def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[dict]:
-    """Mean accuracy and rejection over the folds (and repeats) had the no-letter offset been each of OFFSETS (inf: the
-    no-letter class never wins), from the held-out logits: the numbers to choose --no-letter-offset by."""
+    """Mean accuracy and rejection over the folds (and repeats) had the no-letter offset been each of OFFSETS
+    (inf: the no-letter class never wins), from the held-out logits: the numbers to choose --no-letter-offset by."""
     rows = []
     for offset in OFFSETS:
         shift = torch.zeros(len(classes))
