@@ -54,10 +54,15 @@ class HandShape(nn.Module):
     joint bends (curled in A, E, S; straight in B). A small MLP could learn these from coordinates, but with a
     few thousand photos it learns them better when given; in signer CV on landmarks alone: 98.7% -> 99.0%.
     No parameters, so it adds nothing to train and nothing to the checkpoint.
+
+    ``depth`` measures the distances in 3D, with MediaPipe's depth estimate, instead of in the image plane: a C
+    seen from the side puts the finger tips in front of the thumb, where in the image they seem to touch it as
+    in an O (README: held-out roboflow groups).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, depth: bool = False) -> None:
         super().__init__()
+        self.axes = 3 if depth else 2
         pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
         chains = [(0, *finger) for finger in FINGERS]  # each finger from the wrist
         joints = [c[i:i + 3] for c in chains for i in range(len(c) - 2)]
@@ -67,7 +72,7 @@ class HandShape(nn.Module):
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         p = landmarks.view(len(landmarks), 21, 3)
-        distances = (p[:, self.pairs[:, 0], :2] - p[:, self.pairs[:, 1], :2]).norm(dim=-1)
+        distances = (p[:, self.pairs[:, 0], :self.axes] - p[:, self.pairs[:, 1], :self.axes]).norm(dim=-1)
         a, b, c = (p[:, self.joints[:, i]] for i in range(3))
         bend = nn.functional.cosine_similarity(b - a, c - b, dim=-1, eps=1e-6)
         return torch.cat([landmarks, distances, bend], dim=1)
@@ -84,6 +89,7 @@ class HeadConfig:
     dropout: float = 0.3
     image_dropout: float = 0.0  # training only: share of samples whose image branch is blanked
     hand_shape: bool = False  # landmarks enter with distances and bends added (HandShape)
+    shape_depth: bool = False  # HandShape's distances in 3D (False: in the image plane, as before 2026-11-26)
     no_letter_offset: float = 0.0  # outside training, subtracted from the last ("no letter") logit; see LetterHead
 
     def to_dict(self) -> dict:
@@ -122,7 +128,7 @@ class LetterHead(nn.Module):
                                    nn.ReLU(inplace=True))
         joined = c.hidden
         if c.use_landmarks:
-            shape = [HandShape()] if c.hand_shape else []
+            shape = [HandShape(c.shape_depth)] if c.hand_shape else []
             self.landmarks = nn.Sequential(*shape, nn.Linear(shape[0].dim if shape else LANDMARK_DIM, 128),
                                            nn.ReLU(inplace=True), nn.Linear(128, 64), nn.ReLU(inplace=True))
             joined += 64

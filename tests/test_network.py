@@ -1,3 +1,4 @@
+import pytest
 import torch
 
 from model.network import CONTACT_POINTS, FEATURE_SHAPE, HandShape, HeadConfig, LetterHead, bare_alexnet_features
@@ -19,6 +20,18 @@ def test_hand_shape_measures_contacts_and_bends():
     curled[8, :2] = curled[7, :2] + (curled[7, :2] - curled[6, :2]).flip(0) * torch.tensor([1.0, -1.0])
     index_tip_bend = shape(curled.view(1, 63))[0, 63 + len(pairs) + 5]  # index finger, last joint
     assert abs(index_tip_bend.item()) < 1e-5  # bent at a right angle
+
+
+def test_hand_shape_in_depth_tells_a_tip_in_front_of_the_thumb_from_one_touching_it():
+    """Index tip straight in front of the thumb tip: in the image they touch (as in O), in 3D they are apart
+    (as in a C seen from the side)."""
+    pts = straight_hand().view(21, 3).clone()
+    pts[8] = pts[4] + torch.tensor([0.0, 0.0, 0.4])
+    pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
+    thumb_index = 63 + pairs.index((4, 8))
+    flat, deep = HandShape()(pts.view(1, 63)), HandShape(depth=True)(pts.view(1, 63))
+    assert flat[0, thumb_index] < 1e-6 and deep[0, thumb_index] == pytest.approx(0.4)
+    assert flat.shape == deep.shape and torch.equal(flat[0, :63], deep[0, :63])
 
 
 def test_no_letter_offset_lowers_only_the_last_logit_and_only_outside_training():

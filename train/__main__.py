@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--plain-landmarks", action="store_true",
                    help="landmark coordinates only, without the finger distances and bends "
                         "(HandShape in model/network.py)")
+    p.add_argument("--flat-hand-shape", action="store_true",
+                   help="finger distances in the image plane, not in 3D (models before 2026-11-26; README)")
     p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
                    help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
     p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
@@ -183,6 +185,7 @@ def run(args: argparse.Namespace) -> None:
     first = {s.signer for s in per_dir[0]}
     head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
                              image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
+                             shape_depth=not args.flat_hand_shape,
                              no_letter_offset=args.no_letter_offset if reject else 0.0)
     fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing,
                     spare_no_letter=reject and args.spare_no_letter)
