@@ -90,6 +90,7 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
                            "--no-letter-offset", "1.5", "--out", str(out)]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
+    assert summary["head"]["shape_depth"]  # finger distances in 3D unless --flat-hand-shape
     table = summary["no_letter_offsets"]
     assert [row["offset"] for row in table][-1] == "never" and len(table) == len(train_cli.OFFSETS)
     accuracy = [row["accuracy"] for row in table]
@@ -102,8 +103,9 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     assert trained["accuracy"] == pytest.approx(np.mean([per_letter[k] for k in "ABC"]), abs=1e-3)
     assert (out / "cv.json").is_file() and (out / "cv_confusion.png").is_file()
     assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "1", "--views", "1",
-                           "--no-reject", "--repeats", "2", "--out", str(out)]) == 0  # other letters are left out
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+                           "--no-reject", "--repeats", "2", "--flat-hand-shape", "--out", str(out)]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # other letters are left out
+    assert not summary["head"]["shape_depth"]
     assert summary["classes"] == ["A", "B", "C"] and "no_letter_offsets" not in summary
     assert len(summary["fold_accuracy"]) == 2 and len(summary["repeat_accuracy"]) == 2  # two heads a fold
     assert summary["mean_accuracy"] == pytest.approx(np.mean(summary["repeat_accuracy"]), abs=1e-3)
