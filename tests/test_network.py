@@ -27,9 +27,9 @@ def test_hand_shape_in_depth_tells_a_tip_in_front_of_the_thumb_from_one_touching
     (as in a C seen from the side)."""
     pts = straight_hand().view(21, 3).clone()
     pts[8] = pts[4] + torch.tensor([0.0, 0.0, 0.4])
-    pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
-    thumb_index = 63 + pairs.index((4, 8))
-    flat, deep = HandShape()(pts.view(1, 63)), HandShape(depth=True)(pts.view(1, 63))
+    flat_shape = HandShape()
+    thumb_index = 63 + flat_shape.pairs.tolist().index([4, 8])  # the module's own pair order
+    flat, deep = flat_shape(pts.view(1, 63)), HandShape(depth=True)(pts.view(1, 63))
     assert flat[0, thumb_index] < 1e-6 and deep[0, thumb_index] == pytest.approx(0.4)
     assert flat.shape == deep.shape and torch.equal(flat[0, :63], deep[0, :63])
 
