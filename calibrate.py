@@ -17,15 +17,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from core.errors import EXIT_INTERRUPTED, cli_main
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from realtime.capture import Camera, SourceError
-from realtime.hand import HandTracker, pick_signing_hand
-from train.calibration import CalibrationError, CalibrationSettings, Shot, calibrate
-from train.data import DatasetError, discover
+from model.checkpoint import load_checkpoint, save_checkpoint
+from realtime.capture import Camera
+from realtime.tracking import HandTracker, pick_signing_hand
+from train.calibration import CalibrationSettings, Shot, calibrate
+from train.data import discover
 from train.features import detect_hands, read_image
 from train.label import Recording, labeled_hands
-from train.labels import LabelError, read_labels
+from train.labels import read_labels
 
 log = logging.getLogger("calibrate")
 WINDOW = "calibrate"
@@ -136,33 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.video and not args.labels:
         p.error("--video needs --labels")
+    if args.shots < 1:
+        p.error("--shots must be at least 1")
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    return cli_main(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    base = load_checkpoint(args.model)
     try:
-        base = load_checkpoint(args.model)
         if args.images:
             shots = shots_from_images(args.images)
         elif args.video:
             shots = shots_from_recording(args.video, args.labels, args.shots)
         else:
             letters = list(args.letters.upper()) if args.letters else base.letters
-            camera = Camera(args.camera)
-            try:
-                with HandTracker(video=True) as tracker:
+            with Camera(args.camera) as camera, HandTracker(video=True) as tracker:
+                try:
                     for line in camera_check(camera, tracker):
                         print(f"advice: {line}")
                     shots = guided_capture(camera, tracker, letters, args.shots)
-            finally:
-                camera.close()
-                cv2.destroyAllWindows()
+                finally:
+                    cv2.destroyAllWindows()
         started = time.perf_counter()
         personal = calibrate(base, shots, CalibrationSettings(), args.signer)
         save_checkpoint(args.out, personal)
     except KeyboardInterrupt:
         print("calibration cancelled; nothing written", file=sys.stderr)
-        return 1
-    except (CheckpointError, CalibrationError, DatasetError, LabelError, SourceError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_INTERRUPTED
     print(f"calibrated on {len(shots)} shots in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
           f"use it: python run.py --camera 0 --model {args.out}")
     return 0

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import torch
 
+from core.errors import AslError
+from core.letters import NO_LETTER
 from model.network import HeadConfig, LetterHead, LetterNet, bare_alexnet_features
 from model.preprocess import Preprocess
 
 FORMAT = "asl-letters/1"
-NO_LETTER = "none"  # class name of the "no letter" class: a hand that shows none of the known letters
 
 
-class CheckpointError(Exception):
+class CheckpointError(AslError):
     """A checkpoint that cannot be used; the message is one line for the user."""
 
 

@@ -1,4 +1,5 @@
-"""Hand crops in, letter probabilities out: the one inference path for evaluation, replay and the live loop."""
+"""A frame and a hand in, letter probabilities out: the one inference path for the live loop, evaluation and
+labeling (training embeds the same model inputs, see ``train.features``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -7,11 +8,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.crop import Box
+from core.letters import NO_LETTER
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import NO_LETTER, load_checkpoint
+from model.checkpoint import load_checkpoint
 from model.device import pick_device
-from model.preprocess import landmark_features
-from realtime.crop import HandCrop
+from model.preprocess import ModelInput
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class Prediction:
 
 
 class LetterClassifier:
-    """A checkpoint ready to classify hand crops.
+    """A checkpoint ready to classify hands: :meth:`prepare` each, then :meth:`predict` a list of them.
 
     ``no_letter_offset`` overrides the checkpoint's operating point for the no-letter class (see
     ``model.network.LetterHead``): the checkpoint's suits single photos; the live loop uses its own
@@ -55,27 +57,20 @@ class LetterClassifier:
         if no_letter_offset is not None and NO_LETTER in ckpt.classes:
             self.net.head.config = replace(self.net.head.config, no_letter_offset=no_letter_offset)
         self.classes = tuple(ckpt.classes)
-        self.uses_landmarks = self.net.head.config.use_landmarks
-
-    @property
-    def input_size(self) -> int:
-        return self.preprocess.input_size
 
     @property
     def margin(self) -> float:
         return self.preprocess.margin
 
-    def predict(self, crops: list[HandCrop]) -> list[Prediction]:
-        return self.predict_pixels([self.preprocess.pixels(c) for c in crops], [c.landmarks for c in crops])
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray, box: Box | None = None) -> ModelInput:
+        """The model input for a hand in ``image`` (landmarks in its pixels), cut at ``box`` or the landmarks' box."""
+        return self.preprocess.prepare(image, landmarks, box)
 
     @torch.inference_mode()
-    def predict_pixels(self, pixels: list[np.ndarray], landmarks: list[np.ndarray]) -> list[Prediction]:
-        """Predictions from pixels already prepared by ``preprocess.pixels`` and the crops' landmarks."""
-        if not pixels:
+    def predict(self, inputs: list[ModelInput]) -> list[Prediction]:
+        if not inputs:
             return []
-        images = self.preprocess.tensor(pixels).to(self.device)
-        lms = None
-        if self.uses_landmarks:
-            lms = torch.from_numpy(landmark_features(np.stack(landmarks))).to(self.device)
-        probs = torch.softmax(self.net(images, lms), dim=1).cpu().numpy()
+        images, landmarks = self.preprocess.tensors(inputs)
+        logits = self.net(images.to(self.device), landmarks.to(self.device))
+        probs = torch.softmax(logits, dim=1).cpu().numpy()
         return [Prediction(self.classes, p) for p in probs]

@@ -8,12 +8,12 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from realtime.crop import FINGERS
+from core.landmarks import FINGERS, NUM_LANDMARKS
 
 log = logging.getLogger(__name__)
 
 FEATURE_SHAPE = (256, 6, 6)  # AlexNet .features output for a 224 x 224 input
-LANDMARK_DIM = 63  # 21 landmarks x (x, y, z)
+LANDMARK_DIM = NUM_LANDMARKS * 3  # x, y, z each
 # Landmarks whose pairwise distances describe a hand shape: finger tips, the thumb's last joint and the middle
 # joints of the fingers, and the knuckles (MediaPipe numbering: 0 wrist, 1-4 thumb, 5-8 index ... 17-20 little).
 CONTACT_POINTS = (4, 8, 12, 16, 20, 3, 6, 10, 14, 18, 5, 9, 13, 17)
@@ -71,7 +71,7 @@ class HandShape(nn.Module):
         self.dim = LANDMARK_DIM + len(pairs) + len(joints)
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
-        p = landmarks.view(len(landmarks), 21, 3)
+        p = landmarks.view(len(landmarks), NUM_LANDMARKS, 3)
         distances = (p[:, self.pairs[:, 0], :self.axes] - p[:, self.pairs[:, 1], :self.axes]).norm(dim=-1)
         a, b, c = (p[:, self.joints[:, i]] for i in range(3))
         bend = nn.functional.cosine_similarity(b - a, c - b, dim=-1, eps=1e-6)

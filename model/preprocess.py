@@ -1,15 +1,26 @@
-"""Turning a hand crop into model input. Stored in the checkpoint, so training and live use agree."""
+"""The one way a frame and a hand become model input. Its settings are stored in the checkpoint, so training,
+evaluation, calibration, labeling and the live loop all cut and normalise exactly as the model was trained."""
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
 
-from realtime.crop import DEFAULT_MARGIN, HandCrop, focus_on_hand
+from core.crop import DEFAULT_MARGIN, Box, HandCrop, crop_hand, focus_on_hand, hand_box
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+@dataclass(frozen=True)
+class ModelInput:
+    """One hand, ready for the network: where it was cut, the crop, and the pixels the network sees of it."""
+
+    box: Box  # in the frame's pixels
+    crop: HandCrop  # the square crop (BGR) and the landmarks in its pixels
+    pixels: np.ndarray  # the crop as the network sees it (hand focus applied): what the live preview shows
 
 
 @dataclass(frozen=True)
@@ -24,24 +35,32 @@ class Preprocess:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Preprocess":
+    def from_dict(cls, d: dict) -> Preprocess:
         return cls(int(d["input_size"]), float(d["margin"]), tuple(d["mean"]), tuple(d["std"]),
                    bool(d.get("hand_focus", False)))
 
-    def pixels(self, crop: HandCrop) -> np.ndarray:
-        """The BGR pixels the network sees of a crop (what the live preview shows)."""
-        return focus_on_hand(crop) if self.hand_focus else crop.image
+    def prepare(self, image: np.ndarray, landmarks: np.ndarray, box: Box | None = None, angle_deg: float = 0.0,
+                flip: bool = False, adjust: Callable[[np.ndarray], np.ndarray] | None = None) -> ModelInput:
+        """Cut the hand out of ``image`` (BGR, with its ``landmarks`` in the image's pixels) for the network.
 
-    def images(self, crops: list[HandCrop]) -> torch.Tensor:
-        """Hand crops -> (N, 3, S, S) normalised RGB float tensor: the one way pixels enter the model."""
-        return self.tensor([self.pixels(c) for c in crops])
+        ``box`` defaults to the landmarks' box at this margin (photos); the live loop passes its steadied box.
+        ``angle_deg``, ``flip`` and ``adjust`` (a change to the crop's pixels, before hand focus) are training
+        augmentation: every other caller leaves them alone.
+        """
+        box = box if box is not None else hand_box(landmarks, self.margin)
+        crop = crop_hand(image, landmarks, box, self.input_size, angle_deg, flip)
+        if adjust is not None:
+            crop = HandCrop(adjust(crop.image), crop.landmarks)
+        return ModelInput(box, crop, focus_on_hand(crop) if self.hand_focus else crop.image)
 
-    def tensor(self, pixels: list[np.ndarray]) -> torch.Tensor:
-        """Model pixels (from :meth:`pixels`) -> normalised RGB float tensor."""
-        x = torch.from_numpy(np.ascontiguousarray(np.stack(pixels)[..., ::-1])).permute(0, 3, 1, 2).float().div_(255)
+    def tensors(self, inputs: Sequence[ModelInput]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Model inputs -> (N, 3, S, S) normalised RGB images and (N, 63) landmark features, on the CPU."""
+        x = np.stack([i.pixels for i in inputs])[..., ::-1]  # BGR -> RGB
+        images = torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div_(255)
         mean = torch.tensor(self.mean).view(1, 3, 1, 1)
         std = torch.tensor(self.std).view(1, 3, 1, 1)
-        return (x - mean) / std
+        landmarks = torch.from_numpy(landmark_features(np.stack([i.crop.landmarks for i in inputs])))
+        return (images - mean) / std, landmarks
 
 
 def landmark_features(landmarks_crop: np.ndarray) -> np.ndarray:

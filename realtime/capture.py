@@ -1,7 +1,10 @@
 """Frame sources: a webcam and a video file behind one interface.
 
-A camera is read by a background thread that keeps only the newest frame, so a slow stage drops frames
-instead of building lag. A file is read frame by frame, none skipped, at its own rate or as fast as possible.
+Both are iterables of :class:`Frame` and context managers. Iteration ends when a file is done (a camera never
+is); a source that cannot open raises :class:`SourceError`, one that stops delivering raises
+:class:`SourceLost`, the same for both. A camera is read by a background thread that keeps only the newest
+frame, so a slow stage drops frames instead of building lag. A file is read frame by frame, none skipped, at
+its own rate or as fast as possible.
 """
 from __future__ import annotations
 
@@ -9,11 +12,14 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
+
+from core.errors import EXIT_FAILED, AslError
 
 log = logging.getLogger(__name__)
 # OpenCV's and FFmpeg's own warnings would bury the one-line errors this module gives instead.
@@ -21,8 +27,14 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.setLogLevel(0)  # silent
 
 
-class SourceError(Exception):
-    """A source that cannot be opened or stopped delivering; the message says what to try."""
+class SourceError(AslError):
+    """A source that cannot be opened; the message says what to try."""
+
+
+class SourceLost(SourceError):
+    """A source that stopped delivering part way: the run did not see all it should have."""
+
+    exit_code = EXIT_FAILED
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,36 @@ class Frame:
     t: float  # seconds since the source started: capture time for a camera, position in a file
 
 
-class VideoFile:
+class FrameSource:
+    """What every source offers: iteration over its frames, ``describe()``, size and rate, and closing."""
+
+    is_camera: bool
+    fps: float
+    width: int
+    height: int
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def read(self) -> Frame | None:
+        """The next frame, or None when the source is done."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+    def __enter__(self) -> FrameSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class VideoFile(FrameSource):
     """Every frame of a file. ``realtime`` paces reading to the file's frame rate, as a camera would."""
 
     is_camera = False
@@ -81,8 +122,8 @@ class VideoFile:
         self._cap.release()
 
 
-class Camera:
-    """A webcam; a reader thread keeps only the newest frame."""
+class Camera(FrameSource):
+    """A webcam; a reader thread keeps only the newest frame. It never ends by itself."""
 
     is_camera = True
 
@@ -134,7 +175,7 @@ class Camera:
         with self._lock:
             if not self._lock.wait_for(lambda: self._latest is not None or not self._running,
                                        timeout=self.stall_timeout_s) or self._latest is None:
-                raise SourceError(f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
+                raise SourceLost(f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
                                   "program): reconnect it and start again")
             image, captured_at, self._latest = self._latest, self._captured_at, None
         frame = Frame(image, self._count, captured_at - self._start)
@@ -145,6 +186,16 @@ class Camera:
         self._running = False
         self._thread.join(timeout=1.0)
         self._cap.release()
+
+
+def open_source(camera: int | None = None, video: Path | None = None, realtime: bool = True,
+                width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:
+    """A camera by index, or else a video file (``realtime``: paced at its own frame rate)."""
+    if camera is not None:
+        return Camera(camera, width, height, fps)
+    if video is None:
+        raise SourceError("no source: give a camera index or a video file")
+    return VideoFile(video, realtime=realtime)
 
 
 def list_cameras(max_index: int = 8) -> list[str]:

@@ -1,15 +1,19 @@
 """Drawing a frame's result on the video: the stable letter, and debug layers a key can toggle."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import time
+from dataclasses import astuple, dataclass, fields
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from realtime.pipeline import FrameResult
+from core.landmarks import CONNECTIONS
 
-HAND_CONNECTIONS = ((0, 1), (1, 2), (2, 3), (3, 4), (0, 5), (5, 6), (6, 7), (7, 8), (5, 9), (9, 10), (10, 11),
-                    (11, 12), (9, 13), (13, 14), (14, 15), (15, 16), (13, 17), (17, 18), (18, 19), (19, 20), (0, 17))
+if TYPE_CHECKING:  # only a type here: drawing needs neither torch nor MediaPipe
+    from model.classifier import Prediction
+    from realtime.pipeline import FrameResult
+
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 GREEN, WHITE, GREY, RED, YELLOW = (80, 220, 80), (255, 255, 255), (150, 150, 150), (40, 40, 230), (0, 220, 255)
 
@@ -42,6 +46,36 @@ class Status:
     mirrored: bool = False
     help_line: str = ""
     message: str = ""  # a short notice, e.g. "snapshot saved"
+    message_until: float = 0.0  # time.monotonic() when it goes
+
+    def notify(self, message: str, seconds: float = 3.0) -> None:
+        self.message, self.message_until = message, time.monotonic() + seconds
+
+    def expire(self) -> None:
+        if self.message and time.monotonic() > self.message_until:
+            self.message = ""
+
+
+class Overlay:
+    """Draws results with the current layers and status; the window and the annotated video share one drawing
+    of each frame."""
+
+    def __init__(self, layers: Layers | None = None, status: Status | None = None) -> None:
+        self.layers = layers or Layers()
+        self.status = status or Status()
+        self._last: tuple[tuple, np.ndarray] | None = None
+
+    def render(self, result: FrameResult) -> np.ndarray:
+        self.status.expire()
+        key = (id(result), astuple(self.layers), astuple(self.status))
+        if self._last is None or self._last[0] != key:
+            self._last = (key, draw(result.frame.image, result, self.layers, self.status))
+        return self._last[1]
+
+    @property
+    def last_view(self) -> np.ndarray | None:
+        """The picture drawn last (what a snapshot saves)."""
+        return None if self._last is None else self._last[1]
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float, color, thickness: int = 1) -> None:
@@ -59,26 +93,26 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
     def px(x: float) -> float:
         return w - 1 - x if status.mirrored else x
 
-    if result.hand is not None and layers.landmarks:
-        pts = [(int(px(x)), int(y)) for x, y, _ in result.hand.landmarks]
-        for a, b in HAND_CONNECTIONS:
+    hand = result.hand
+    if hand is not None and layers.landmarks:
+        pts = [(int(px(x)), int(y)) for x, y, _ in hand.landmarks]
+        for a, b in CONNECTIONS:
             cv2.line(out, pts[a], pts[b], GREEN, max(1, int(2 * s)), cv2.LINE_AA)
         for p in pts:
             cv2.circle(out, p, max(2, int(4 * s)), WHITE, -1, cv2.LINE_AA)
-    if result.box is not None and layers.box:
-        x0, y0, x1, y1 = result.box.xyxy
+    if hand is not None and layers.box:
+        x0, y0, x1, y1 = hand.box.xyxy
         x0, x1 = sorted((int(px(x0)), int(px(x1))))
         cv2.rectangle(out, (x0, y0), (x1, y1), YELLOW, max(1, int(2 * s)))
-        if result.prediction is not None:
-            p = result.prediction
-            _text(out, f"{p.label} {p.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
-    if result.model_view is not None and layers.crop:
+        p = hand.prediction
+        _text(out, f"{p.label} {p.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
+    if hand is not None and layers.crop:
         side = int(min(h, w) * 0.25)
-        crop = cv2.resize(result.model_view, (side, side))
+        crop = cv2.resize(hand.input.pixels, (side, side))
         out[h - side - 10:h - 10, w - side - 10:w - 10] = crop
         cv2.rectangle(out, (w - side - 11, h - side - 11), (w - 9, h - 9), WHITE, 1)
-    if result.prediction is not None and layers.bars:
-        _draw_bars(out, result, s)
+    if hand is not None and layers.bars:
+        _draw_bars(out, hand.prediction, s)
     if layers.stats:
         lines = [f"{status.fps:5.1f} FPS"] + [f"{k} {v:5.1f} ms" for k, v in result.timings_ms.items()]
         for i, line in enumerate(lines):
@@ -115,8 +149,7 @@ def _wrap(text: str, width: int, scale: float) -> list[str]:
     return lines
 
 
-def _draw_bars(out: np.ndarray, result: FrameResult, s: float) -> None:
-    p = result.prediction
+def _draw_bars(out: np.ndarray, p: Prediction, s: float) -> None:
     x, y0 = 10, int(200 * s)
     row, width = int(22 * s), int(160 * s)
     for i, (name, prob) in enumerate(zip(p.classes, p.probs)):

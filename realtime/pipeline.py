@@ -1,4 +1,4 @@
-"""The per-frame pipeline: track the hand, crop it, classify it, smooth the guesses.
+"""The per-frame pipeline: track the hand, prepare it for the model, classify it, smooth the guesses.
 
 One object serves the window, headless replay, recording and the tests, so they all exercise the same code.
 """
@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.crop import Box
+from core.hand import Hand
 from model.classifier import LetterClassifier, Prediction
+from model.preprocess import ModelInput
 from realtime.capture import Frame
-from realtime.crop import Box, BoxSmoother, HandCrop, crop_hand
-from realtime.hand import Hand, HandTracker, pick_signing_hand
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
+from realtime.tracking import BoxSmoother, HandTracker, pick_signing_hand
 
 # The live loop's operating point for the no-letter class, overriding the checkpoint's (1.75 for the shipped
 # model, which CV chose for single photos). A video has many in-between frames (the hand moving, turning,
@@ -23,16 +25,29 @@ from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 LIVE_NO_LETTER_OFFSET = 0.0
 
 
+@dataclass(frozen=True)
+class HandResult:
+    """The signing hand of one frame and what the model made of it: all present together, or none of it."""
+
+    found: Hand  # as the tracker found it, in frame pixels
+    input: ModelInput  # the steadied box, the crop and the pixels the network saw
+    prediction: Prediction
+
+    @property
+    def landmarks(self) -> np.ndarray:
+        return self.found.landmarks
+
+    @property
+    def box(self) -> Box:
+        return self.input.box
+
+
 @dataclass
 class FrameResult:
-    """Everything the pipeline learned from one frame; overlays draw it, the recorder writes it."""
+    """Everything the pipeline learned from one frame; overlays draw it, sinks write it."""
 
     frame: Frame
-    hand: Hand | None = None
-    box: Box | None = None
-    crop: HandCrop | None = None
-    model_view: np.ndarray | None = None  # the crop's pixels as the network sees them (hand focus applied)
-    prediction: Prediction | None = None
+    hand: HandResult | None = None
     letter: str | None = None  # the stable (committed) letter
     letter_confidence: float = 0.0
     events: list[LetterEvent] = field(default_factory=list)
@@ -53,25 +68,27 @@ class Pipeline:
     def process(self, frame: Frame) -> FrameResult:
         result = FrameResult(frame)
         t0 = time.perf_counter()
-        hand = pick_signing_hand(self.tracker.detect(frame.image), self._box, self.prefer_hand)
+        found = pick_signing_hand(self.tracker.detect(frame.image), self._box, self.prefer_hand)
         t1 = time.perf_counter()
         result.timings_ms["track"] = (t1 - t0) * 1000
-        self._box = self.box_smoother.update(hand.box(self.classifier.margin) if hand else None)
-        probs = None
-        if hand is not None:
-            result.hand, result.box = hand, self._box
-            result.crop = crop_hand(frame.image, hand.landmarks, self._box, self.classifier.input_size)
-            result.model_view = self.classifier.preprocess.pixels(result.crop)
+        self._box = self.box_smoother.update(found.box(self.classifier.margin) if found else None)
+        if found is not None and self._box is not None:
+            model_input = self.classifier.prepare(frame.image, found.landmarks, self._box)
             t2 = time.perf_counter()
-            result.prediction = self.classifier.predict_pixels([result.model_view], [result.crop.landmarks])[0]
-            probs = result.prediction.probs
+            result.hand = HandResult(found, model_input, self.classifier.predict([model_input])[0])
             t3 = time.perf_counter()
             result.timings_ms["crop"] = (t2 - t1) * 1000
             result.timings_ms["classify"] = (t3 - t2) * 1000
-        result.events = self.smoother.update(probs, frame.t)
+        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t)
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return result
 
     def close(self) -> None:
         self.tracker.close()
+
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 
-from realtime.pipeline import FrameResult
+from core.errors import UsageError
+
+if TYPE_CHECKING:  # only a type here: reading a sidecar needs neither torch nor MediaPipe
+    from realtime.pipeline import FrameResult
 
 VIDEO_SUFFIX = ".avi"
 
@@ -26,10 +30,9 @@ def frame_record(index: int, result: FrameResult) -> dict:
     rec: dict = {"frame": index, "source_frame": result.frame.index, "t": round(result.frame.t, 4),
                  "hand": None, "prediction": None, "letter": result.letter}
     if result.hand is not None:
-        rec["hand"] = {"box": list(result.box.xyxy), "handedness": result.hand.handedness,
+        rec["hand"] = {"box": list(result.hand.box.xyxy), "handedness": result.hand.found.handedness,
                        "landmarks": result.hand.landmarks.round(1).tolist()}
-    if result.prediction is not None:
-        p = result.prediction
+        p = result.hand.prediction
         rec["prediction"] = {"label": p.label, "confidence": round(p.confidence, 4),
                              "probs": dict(zip(p.classes, p.probs.round(4).tolist()))}
     if result.events:
@@ -38,15 +41,17 @@ def frame_record(index: int, result: FrameResult) -> dict:
 
 
 class Recorder:
+    """A sink: each result's raw frame into the video, its record into the sidecar."""
+
     def __init__(self, path: Path, fps: float, size: tuple[int, int]) -> None:
         path = Path(path)
         if path.suffix.lower() != VIDEO_SUFFIX:
-            raise ValueError(f"recordings are Motion-JPEG AVI files: name it {path.with_suffix(VIDEO_SUFFIX).name}")
+            raise UsageError(f"recordings are Motion-JPEG AVI files: name it {path.with_suffix(VIDEO_SUFFIX).name}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps or 30.0, size)
         if not self._writer.isOpened():
-            raise ValueError(f"cannot write video {path}: check the folder exists and is writable")
+            raise UsageError(f"cannot write video {path}: check the folder exists and is writable")
         self.size = size
         self._sidecar = open(sidecar_path(path), "w", encoding="utf-8")
         self.frames = 0

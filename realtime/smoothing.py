@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.checkpoint import NO_LETTER
+from core.errors import UsageError
+from core.letters import NO_LETTER
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,9 @@ class SmootherSettings:
 
     def __post_init__(self) -> None:
         if not 0 < self.exit <= self.enter <= 1:
-            raise ValueError(f"need 0 < exit ({self.exit}) <= enter ({self.enter}) <= 1")
+            raise UsageError(f"need 0 < exit ({self.exit}) <= enter ({self.enter}) <= 1")
         if min(self.window_s, self.min_hold_s, self.release_s) < 0:
-            raise ValueError("smoothing times must not be negative")
+            raise UsageError("smoothing times must not be negative")
 
 
 @dataclass(frozen=True)

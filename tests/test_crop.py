@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from realtime.crop import Box, BoxSmoother, crop_hand, crop_square, hand_box
+from core.crop import Box, crop_hand, crop_square, hand_box
+from realtime.tracking import BoxSmoother
 
 
 def square_landmarks(x0, y0, x1, y1):

@@ -6,7 +6,7 @@ import torch
 
 from model.classifier import LetterClassifier
 from model.network import FEATURE_SHAPE, HeadConfig
-from realtime.crop import HandCrop
+from model.preprocess import ModelInput
 from tests.synthetic import straight_hand
 from train.__main__ import main as train_main
 from train.fit import FitConfig, Split, fit_head, predict_logits
@@ -14,16 +14,17 @@ from train.fit import FitConfig, Split, fit_head, predict_logits
 needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (CI has none)")
 
 
-def hand_crops(n: int) -> list[HandCrop]:
+def hand_inputs(classifier: LetterClassifier, n: int) -> list[ModelInput]:
+    """Model inputs of a synthetic hand over noise, through the classifier's own preparation."""
     rng = np.random.default_rng(0)
     landmarks = straight_hand().numpy().reshape(21, 3) * 80 + np.array([112, 190, 0], np.float32)
-    return [HandCrop(rng.integers(0, 256, (224, 224, 3), dtype=np.uint8), landmarks) for _ in range(n)]
+    return [classifier.prepare(rng.integers(0, 256, (224, 224, 3), dtype=np.uint8), landmarks) for _ in range(n)]
 
 
 @needs_cuda
 def test_shipped_model_gives_the_same_probabilities_on_cuda_and_cpu():
-    crops = hand_crops(4)
     cpu, gpu = LetterClassifier(device="cpu"), LetterClassifier(device="cuda")
+    crops = hand_inputs(cpu, 4)
     assert next(gpu.net.parameters()).is_cuda
     p_cpu = np.stack([p.probs for p in cpu.predict(crops)])
     p_gpu = np.stack([p.probs for p in gpu.predict(crops)])

@@ -1,7 +1,9 @@
 import numpy as np
 import pytest
 
-from realtime.hand import Hand, PhotoHandFinder, pick_signing_hand
+from core.hand import Hand
+from realtime.tracking import pick_signing_hand
+from train.photos import PhotoHandFinder
 
 
 def test_every_photo_view_maps_photo_pixels_onto_the_same_view_pixels():

@@ -13,8 +13,7 @@ from model import SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
 from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
-from train import evaluate
-from train.__main__ import make_split
+from train import evaluate, experiment
 from train.data import DatasetError, Sample
 from train.features import FeatureSet
 from train.fit import FitConfig, fit_head, smoothed_targets
@@ -92,7 +91,7 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
     assert summary["head"]["shape_depth"]  # finger distances in 3D unless --flat-hand-shape
     table = summary["no_letter_offsets"]
-    assert [row["offset"] for row in table][-1] == "never" and len(table) == len(train_cli.OFFSETS)
+    assert [row["offset"] for row in table][-1] == "never" and len(table) == len(experiment.OFFSETS)
     accuracy = [row["accuracy"] for row in table]
     rejection = [row["rejection_rate"] for row in table]
     assert accuracy == sorted(accuracy) and rejection == sorted(rejection, reverse=True)
@@ -119,7 +118,7 @@ def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():
     data = FeatureSet.concat([feature_set(4, 3, "A"), feature_set(2, 1, "B")])
     assert data.features.shape[:2] == (6, 3) and data.views.tolist() == [3, 3, 3, 3, 1, 1]
     assert not data.features[4:, 1:].any() and not data.landmarks[4:, 1:].any()
-    split = make_split(data, list(range(6)), ["A", "B"])
+    split = experiment.make_split(data, list(range(6)), ["A", "B"])
     split.features[4:, 1:] = float("nan")  # a padded view that trained would make the loss NaN
     _, history = fit_head(HeadConfig(2), FitConfig(epochs=2, batch_size=4), split)  # batches of real rows only
     assert np.isfinite(history[-1]["train_loss"])

@@ -1,4 +1,4 @@
-"""Training-time variation that imitates webcam conditions, applied through the shared crop function."""
+"""Training-time variation that imitates webcam conditions, applied through the one model-input path."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 import cv2
 import numpy as np
 
-from realtime.crop import HandCrop, crop_hand, hand_box
+from core.crop import Box, hand_box
+from model.preprocess import ModelInput, Preprocess
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,17 @@ class Augment:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def __call__(self, image: np.ndarray, landmarks: np.ndarray, margin: float, size: int,
-                 rng: np.random.Generator) -> HandCrop:
-        box = hand_box(landmarks, margin)
+    def __call__(self, preprocess: Preprocess, image: np.ndarray, landmarks: np.ndarray,
+                 rng: np.random.Generator) -> ModelInput:
+        """One augmented model input of the hand: the box moved and scaled, the crop turned and maybe mirrored,
+        then its pixels changed (before hand focus, as a camera would have)."""
+        box = hand_box(landmarks, preprocess.margin)
         s = rng.uniform(*self.scale)
         dx, dy = rng.uniform(-self.shift, self.shift, 2) * box.side
-        box = type(box)(box.cx + dx, box.cy + dy, box.side * s)
-        crop = crop_hand(image, landmarks, box, size, rng.uniform(-self.rotate_deg, self.rotate_deg),
-                         flip=rng.random() < self.flip)
-        return HandCrop(self._photometric(crop.image, rng), crop.landmarks)
+        box = Box(box.cx + dx, box.cy + dy, box.side * s)
+        angle = rng.uniform(-self.rotate_deg, self.rotate_deg)
+        flip = rng.random() < self.flip
+        return preprocess.prepare(image, landmarks, box, angle, flip, adjust=lambda img: self._photometric(img, rng))
 
     def _photometric(self, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         size = img.shape[0]

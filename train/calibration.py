@@ -17,15 +17,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.errors import AslError
 from model.checkpoint import Checkpoint
 from train.augment import Augment
-from train.features import crop_views, embed
+from train.features import embed, views_of
 
 log = logging.getLogger(__name__)
 MIN_SHOTS = 2  # per letter
 
 
-class CalibrationError(Exception):
+class CalibrationError(AslError):
     """Shots that cannot calibrate this model; the message is one line for the user."""
 
 
@@ -61,13 +62,13 @@ def calibrate(base: Checkpoint, shots: list[Shot], settings: CalibrationSettings
               signer: str = "") -> Checkpoint:
     """A new checkpoint whose head is fine-tuned on ``shots``; backbone, classes and preprocessing unchanged."""
     counts = check_shots(shots, base.classes)
-    crops, labels = [], []
+    inputs, labels = [], []
     for i, shot in enumerate(shots):
-        views = crop_views(shot.image, shot.landmarks, base.preprocess, Augment(), settings.views, [settings.seed, i])
-        crops += views
+        views = views_of(shot.image, shot.landmarks, base.preprocess, Augment(), settings.views, [settings.seed, i])
+        inputs += views
         labels += [base.classes.index(shot.label)] * len(views)
     backbone = base.net.backbone.cpu()
-    feats, lms = zip(*(embed(backbone, base.preprocess, crops[i:i + 64]) for i in range(0, len(crops), 64)))
+    feats, lms = zip(*(embed(backbone, base.preprocess, inputs[i:i + 64]) for i in range(0, len(inputs), 64)))
     x, lm, y = torch.cat(feats).float(), torch.cat(lms), torch.tensor(labels)
     head = fine_tune(base.net.head, x, lm, y, settings)
     net = copy.deepcopy(base.net).cpu()

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from core.errors import cli_main
 from model import SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.network import HeadConfig, LetterNet, alexnet_features
-from train.__main__ import load_samples, make_split
 from train.augment import Augment
 from train.calibration import CalibrationSettings, Shot, calibrate
 from train.data import DatasetError
+from train.experiment import load_samples, make_split
 from train.features import FeatureSet, compute_folder_features, detect_hands, read_image
 from train.fit import FitConfig, fit_head, predict_logits
 
@@ -37,13 +38,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recipe", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint whose head and fit to copy")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        result = study(args)
-    except DatasetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    print(json.dumps(result))
-    return 0
+
+    def work() -> int:
+        print(json.dumps(study(args)))
+        return 0
+
+    return cli_main(work)
 
 
 def study(args: argparse.Namespace) -> dict:

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import csv
 import logging
-import string
 from dataclasses import dataclass
 from pathlib import Path
+
+from core.errors import AslError
+from core.letters import ALL_LETTERS
 
 log = logging.getLogger(__name__)
 LABEL_FIXES = Path(__file__).resolve().parent / "label_fixes.csv"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
-ALL_LETTERS = tuple(string.ascii_uppercase)
 
 
-class DatasetError(Exception):
+class DatasetError(AslError):
     """A dataset folder that does not follow the layout; the message is one line for the user."""
 
 

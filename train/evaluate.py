@@ -15,28 +15,17 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.errors import cli_main
+from core.letters import NO_LETTER
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import NO_LETTER, CheckpointError
 from model.classifier import LetterClassifier
 from model.device import DEVICE_CHOICES
-from realtime.crop import crop_hand, hand_box
-from train.data import DatasetError, discover
+from train.data import discover
 from train.features import detect_hands, read_image
+from train.metrics import NO_HAND, per_letter_scores
 from train.plots import plot_confusion
 
 log = logging.getLogger("train.evaluate")
-NO_HAND = "no hand"
-
-
-def per_letter_scores(letters: list[str], predicted: list[str], known: set[str]) -> dict[str, float]:
-    """For each letter found in ``letters``: the share predicted right if the model knows it, else the share given
-    no letter (the no-letter class, or no hand found)."""
-    scores = {}
-    for letter in sorted(set(letters)):
-        mine = [p for l, p in zip(letters, predicted) if l == letter]
-        hit = sum(p == letter for p in mine) if letter in known else sum(p in (NO_LETTER, NO_HAND) for p in mine)
-        scores[letter] = round(hit / len(mine), 4)
-    return scores
 
 
 def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> tuple[dict, np.ndarray, list, list]:
@@ -47,9 +36,8 @@ def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> 
     found = [i for i, h in enumerate(hands) if h is not None]
     for start in tqdm(range(0, len(found), batch_size), desc="classifying", unit="batch", leave=False):
         rows = found[start:start + batch_size]
-        crops = [crop_hand(read_image(samples[i].path), hands[i], hand_box(hands[i], classifier.margin),
-                           classifier.input_size) for i in rows]
-        for i, p in zip(rows, classifier.predict(crops)):
+        inputs = [classifier.prepare(read_image(samples[i].path), hands[i]) for i in rows]
+        for i, p in zip(rows, classifier.predict(inputs)):
             predicted[i] = p.label
     known = set(classifier.classes) - {NO_LETTER}
     rows_labels = sorted({s.letter for s in samples})
@@ -82,22 +70,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-letter-offset", type=float, help="override the checkpoint's no-letter offset")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
-        metrics, cm, rows, cols = evaluate(args.data, classifier)
-    except (CheckpointError, DatasetError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
+    metrics, cm, rows, cols = evaluate(args.data, classifier)
     metrics["model"] = str(args.model)
+    log.info("%d images of known letters, hand found in %d, accuracy %s; %d of other letters, rejection %s",
+             metrics["images"], metrics["hands_found"], metrics["accuracy"], metrics["other_images"],
+             metrics["rejection_rate"])
+    print(json.dumps(metrics), flush=True)  # before the picture: the numbers survive a failed plot
     if args.confusion:
         title = f"{Path(args.data).name}: accuracy {metrics['accuracy'] or 0:.2%}"
         if metrics["rejection_rate"] is not None:
             title += f", rejection {metrics['rejection_rate']:.2%}"
         plot_confusion(cm, rows, cols, args.confusion, title)
-    log.info("%d images of known letters, hand found in %d, accuracy %s; %d of other letters, rejection %s",
-             metrics["images"], metrics["hands_found"], metrics["accuracy"], metrics["other_images"],
-             metrics["rejection_rate"])
-    print(json.dumps(metrics))
     return 0
 
 

@@ -23,11 +23,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from model.preprocess import Preprocess, landmark_features
-from realtime.crop import HandCrop, crop_hand, hand_box
-from realtime.hand import PhotoHandFinder
+from model.preprocess import ModelInput, Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample
+from train.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
@@ -147,23 +146,21 @@ def _find_hands(finder: PhotoHandFinder, paths: list[Path]) -> list[list | None]
     return [None if h is None else h.landmarks.round(2).tolist() for h in hands]
 
 
-def crop_views(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int,
-               seed: list[int]) -> list[HandCrop]:
-    """The clean crop of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
-    size = preprocess.input_size
-    crops = [crop_hand(image, landmarks, hand_box(landmarks, preprocess.margin), size)]
-    crops += [augment(image, landmarks, preprocess.margin, size, np.random.default_rng([*seed, v]))
-              for v in range(1, views)]
-    return crops
+def views_of(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int,
+             seed: list[int]) -> list[ModelInput]:
+    """The clean model input of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
+    inputs = [preprocess.prepare(image, landmarks)]
+    inputs += [augment(preprocess, image, landmarks, np.random.default_rng([*seed, v])) for v in range(1, views)]
+    return inputs
 
 
 @torch.inference_mode()
 def embed(backbone: torch.nn.Module, preprocess: Preprocess,
-          crops: list[HandCrop]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone features (float16) and landmark features of a batch of crops."""
+          inputs: list[ModelInput]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features (float16) and landmark features of a batch of model inputs."""
     device = next(backbone.parameters()).device
-    feats = backbone(preprocess.images(crops).to(device)).cpu().half()
-    return feats, torch.from_numpy(landmark_features(np.stack([c.landmarks for c in crops])))
+    images, landmarks = preprocess.tensors(inputs)
+    return backbone(images.to(device)).cpu().half(), landmarks
 
 
 def backbone_digest(backbone: torch.nn.Module) -> str:
@@ -202,12 +199,11 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
     rows_per_batch = max(1, batch_size // views)
     for start in tqdm(range(0, len(found), rows_per_batch), desc="AlexNet features", unit="batch", leave=False):
         rows = range(start, min(start + rows_per_batch, len(found)))
-        crops = []
+        inputs = []
         for row in rows:
             i = found[row]
-            image = read_image(samples[i].path)
-            crops += crop_views(image, hands[i], preprocess, augment, views, seed=[seed, i])
-        out, lms = embed(backbone, preprocess, crops)
+            inputs += views_of(read_image(samples[i].path), hands[i], preprocess, augment, views, seed=[seed, i])
+        out, lms = embed(backbone, preprocess, inputs)
         features[rows.start:rows.stop] = out.view(len(rows), views, *out.shape[1:])
         landmarks[rows.start:rows.stop] = lms.view(len(rows), views, -1)
     path.parent.mkdir(parents=True, exist_ok=True)

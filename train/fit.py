@@ -4,7 +4,6 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, fields
 
-import numpy as np
 import torch
 from torch import nn
 from tqdm import tqdm
@@ -117,9 +116,3 @@ def predict_logits(head: LetterHead, split: Split, view: int = 0) -> torch.Tenso
     out = [head(split.features[i:i + 512, view].to(device).float(), split.landmarks[i:i + 512, view].to(device))
            for i in range(0, len(split.features), 512)]
     return torch.cat(out).cpu() if out else torch.empty(0, head.config.num_classes)
-
-
-def confusion(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
-    cm = np.zeros((num_classes, num_classes), dtype=np.int64)
-    np.add.at(cm, (true, pred), 1)
-    return cm

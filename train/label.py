@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import string
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
+from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
+from core.errors import cli_main
+from core.letters import ALL_LETTERS, NO_LETTER
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import NO_LETTER, CheckpointError, load_checkpoint
-from model.preprocess import Preprocess
-from realtime.crop import crop_hand, hand_box
-from realtime.hand import HandTracker, pick_signing_hand
 from realtime.overlay import window_size
 from realtime.recording import read_sidecar
+from realtime.tracking import HandTracker, pick_signing_hand
 from train.labels import LabelError, Range, label_at, labels_path, read_labels, set_range, write_labels
+
+if TYPE_CHECKING:
+    from model.preprocess import Preprocess
 
 log = logging.getLogger("train.label")
 EXPORT_MARGIN = 0.5  # exported photos keep room around the hand, so training's own detection finds it again
@@ -96,7 +99,7 @@ def labeled_hands(rec: Recording, ranges: list[Range], every: int = 1) -> Iterat
             image = rec.frame(index)
             if tracker is not None:
                 hand = pick_signing_hand(tracker.detect(image), box)
-                box = hand.box(0.25) if hand else None
+                box = hand.box(DEFAULT_MARGIN) if hand else None
                 landmarks = hand.landmarks if hand else None
             else:
                 landmarks = rec.recorded_hand(index)
@@ -168,7 +171,7 @@ class LabelWindow:
             self.playing = not self.playing
         elif ch == "[":
             self.mark = self.index
-        elif ch.upper() in string.ascii_uppercase and ch.isalpha() or ch == "-" or key == 8:
+        elif ch.upper() in ALL_LETTERS and ch.isalpha() or ch == "-" or key == 8:
             label = None if key == 8 else NO_LETTER if ch == "-" else ch.upper()
             first = self.mark if self.mark is not None else self.index
             self.ranges = set_range(self.ranges, first, self.index, label)
@@ -185,11 +188,10 @@ class LabelWindow:
             hand = pick_signing_hand(self.tracker.detect(image))
             landmarks = hand.landmarks if hand else None
         if landmarks is not None:
-            box = hand_box(landmarks, self.preprocess.margin)
-            crop = self.preprocess.pixels(crop_hand(image, landmarks, box, self.preprocess.input_size))
+            model_input = self.preprocess.prepare(image, landmarks)
             side = min(h, w) // 3
-            view[10:10 + side, w - side - 10:w - 10] = cv2.resize(crop, (side, side))
-            x0, y0, x1, y1 = box.xyxy
+            view[10:10 + side, w - side - 10:w - 10] = cv2.resize(model_input.pixels, (side, side))
+            x0, y0, x1, y1 = model_input.box.xyxy
             cv2.rectangle(view, (x0, y0), (x1, y1), (0, 220, 255), 2)
         s = max(min(w, h) / 720, 0.5)
         rec = self.rec.sidecar.get(self.index, {})
@@ -229,27 +231,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="whose crop settings to preview")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-    try:
-        rec = Recording(args.recording)
-        default = labels_path(args.recording)
-        source = args.labels or (default if default.is_file() else None)
-        ranges = read_labels(source) if source else []
-        rec.check(ranges)
-        if args.export:
-            if not ranges:
-                raise LabelError(f"no labels for {args.recording}: label it first, or pass --labels")
-            signer = (args.signer or args.recording.stem).replace("_", "-")
-            counts = export(rec, ranges, args.export, signer, max(args.every, 1))
-            missing = counts.pop("no hand")
-            print(f"exported {sum(counts.values())} crops to {args.export} "
-                  f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); no hand in {missing}")
-        else:
-            preprocess = load_checkpoint(args.model).preprocess
-            LabelWindow(rec, ranges, default, preprocess).run()
-            print(f"{len(ranges)} label ranges in {default}")
-    except (LabelError, CheckpointError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    return cli_main(lambda: run(args))
+
+
+def run(args: argparse.Namespace) -> int:
+    rec = Recording(args.recording)
+    default = labels_path(args.recording)
+    source = args.labels or (default if default.is_file() else None)
+    ranges = read_labels(source) if source else []
+    rec.check(ranges)
+    if args.export:
+        if not ranges:
+            raise LabelError(f"no labels for {args.recording}: label it first, or pass --labels")
+        signer = (args.signer or args.recording.stem).replace("_", "-")
+        counts = export(rec, ranges, args.export, signer, max(args.every, 1))
+        missing = counts.pop("no hand")
+        print(f"exported {sum(counts.values())} crops to {args.export} "
+              f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); no hand in {missing}")
+    else:
+        from model.checkpoint import load_checkpoint
+
+        LabelWindow(rec, ranges, default, load_checkpoint(args.model).preprocess).run()
+        print(f"{len(ranges)} label ranges in {default}")
     return 0
 
 

@@ -8,16 +8,16 @@ The same ranges can be given inline on the command line: ``40-109:A,110-131:none
 """
 from __future__ import annotations
 
-import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from model.checkpoint import NO_LETTER
+from core.errors import AslError
+from core.letters import ALL_LETTERS, NO_LETTER
 
-VALID = set(string.ascii_uppercase) | {NO_LETTER}
+VALID = set(ALL_LETTERS) | {NO_LETTER}
 
 
-class LabelError(Exception):
+class LabelError(AslError):
     """Labels that cannot be used; the message is one line for the user."""
 
 

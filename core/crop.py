@@ -1,7 +1,8 @@
-"""The one crop function shared by training, evaluation and the live loop.
+"""The one crop shared by training, evaluation and the live loop.
 
 What the model sees in training must be exactly what it sees live, so every path that turns a frame and a
-hand into model input goes through :func:`hand_box` and :func:`crop_square` here.
+hand into model input goes through :func:`hand_box` and :func:`crop_hand` here (by way of
+``model.preprocess.Preprocess.prepare``).
 """
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from core.landmarks import FINGERS, PALM
 
 DEFAULT_MARGIN = 0.25  # extra space on each side of the landmark box, as a share of its longer side
 
@@ -62,32 +65,6 @@ def _crop_matrix(box: Box, size: int, angle_deg: float) -> np.ndarray:
     return matrix
 
 
-class BoxSmoother:
-    """Exponential smoothing of the crop box across frames, so the crop does not jitter.
-
-    A jump larger than ``reset_ratio`` box sides (a new hand, a fast move) resets the filter instead of
-    dragging the box slowly across the frame.
-    """
-
-    def __init__(self, alpha: float = 0.5, reset_ratio: float = 0.5) -> None:
-        self.alpha = alpha
-        self.reset_ratio = reset_ratio
-        self._box: Box | None = None
-
-    def update(self, box: Box | None) -> Box | None:
-        if box is None:
-            self._box = None
-            return None
-        prev = self._box
-        if prev is None or np.hypot(box.cx - prev.cx, box.cy - prev.cy) > self.reset_ratio * prev.side:
-            self._box = box
-        else:
-            a = self.alpha
-            self._box = Box(a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy,
-                            a * box.side + (1 - a) * prev.side)
-        return self._box
-
-
 @dataclass(frozen=True)
 class HandCrop:
     """What the model sees of one hand: the square crop (BGR) and the landmarks in crop pixels."""
@@ -112,10 +89,6 @@ def crop_hand(frame: np.ndarray, landmarks_px: np.ndarray, box: Box, size: int,
         image = image[:, ::-1].copy()
         pts[:, 0] = size - pts[:, 0]
     return HandCrop(image, pts)
-
-
-PALM = (0, 1, 5, 9, 13, 17)
-FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
 
 
 def hand_mask(landmarks: np.ndarray, size: int, width: float = 0.12) -> np.ndarray:

@@ -1,85 +1,13 @@
-"""MediaPipe hand tracking: finds hands in a frame and picks the one that is signing."""
+"""Finding the hand in still photos, for training and evaluation: harder than the live tracker can afford to try."""
 from __future__ import annotations
 
-import logging
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
-from realtime.crop import Box, hand_box
-
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Hand:
-    """One detected hand, in the pixel coordinates of the frame it was found in."""
-
-    landmarks: np.ndarray  # (21, 3): x, y in pixels; z in the same pixel scale, relative to the wrist
-    handedness: str  # MediaPipe's label, "Left" or "Right" (it assumes a mirrored selfie image)
-    score: float
-
-    def box(self, margin: float) -> Box:
-        return hand_box(self.landmarks, margin)
-
-
-class HandTracker:
-    """MediaPipe Hands. ``video=True`` tracks across consecutive frames (fast, stable); ``video=False`` treats
-    every image on its own, as training and evaluation on photos need."""
-
-    def __init__(self, video: bool, max_hands: int = 2, min_confidence: float = 0.5) -> None:
-        import mediapipe as mp  # heavy import, kept out of module import time
-
-        self._hands = mp.solutions.hands.Hands(
-            static_image_mode=not video, max_num_hands=max_hands, model_complexity=1,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
-
-    def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
-        h, w = frame_bgr.shape[:2]
-        result = self._hands.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
-        if not result.multi_hand_landmarks:
-            return []
-        hands = []
-        for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness):
-            pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float32)
-            label = handed.classification[0]
-            hands.append(Hand(pts, label.label, float(label.score)))
-        return hands
-
-    def close(self) -> None:
-        self._hands.close()
-
-    def __enter__(self) -> "HandTracker":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-def pick_signing_hand(hands: list[Hand], previous: Box | None = None,
-                      prefer: str | None = None) -> Hand | None:
-    """The signing hand among those found.
-
-    A fingerspelling hand is raised to chest or face height while the other hand rests lower, so the highest
-    hand wins (the preferred MediaPipe handedness label first, when given). The hand nearest the previous
-    crop box keeps the crop unless another is higher by more than half a hand, so the crop does not hop
-    between two hands at about the same height.
-    """
-    if not hands:
-        return None
-    candidates = [hd for hd in hands if hd.handedness == prefer] or hands
-    highest = min(candidates, key=lambda hd: hd.landmarks[:, 1].mean())
-    if previous is None:
-        return highest
-    current = min(candidates, key=lambda hd: np.hypot(*(hd.landmarks[:, :2].mean(0) - (previous.cx, previous.cy))))
-    size = np.ptp(current.landmarks[:, :2], axis=0).max()
-    if current.landmarks[:, 1].mean() - highest.landmarks[:, 1].mean() > 0.5 * size:
-        return highest
-    return current
+from core.hand import Hand
+from realtime.tracking import HandTracker, pick_signing_hand
 
 
 class PhotoHandFinder:

@@ -1,0 +1,17 @@
+"""MediaPipe's 21 hand landmarks: which index is which joint, and how they connect.
+
+0 is the wrist; each finger counts up from its base: thumb 1-4, index 5-8, middle 9-12, ring 13-16, little 17-20.
+"""
+from __future__ import annotations
+
+NUM_LANDMARKS = 21
+WRIST = 0
+PALM = (0, 1, 5, 9, 13, 17)  # the wrist and each finger's base: the palm polygon
+FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+# The bones as drawn: each finger from the wrist (thumb) or its knuckle, the knuckles joined across the palm.
+CONNECTIONS = (
+    *((WRIST, f[0]) for f in FINGERS[:2]),
+    *((a, b) for f in FINGERS for a, b in zip(f, f[1:])),
+    *((a[0], b[0]) for a, b in zip(FINGERS[1:], FINGERS[2:])),
+    (WRIST, FINGERS[-1][0]),
+)

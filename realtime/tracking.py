@@ -1,0 +1,93 @@
+"""MediaPipe hand tracking: finds hands in a frame, picks the one that is signing, and steadies its crop box."""
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+
+from core.crop import Box
+from core.hand import Hand
+
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+
+
+class HandTracker:
+    """MediaPipe Hands. ``video=True`` tracks across consecutive frames (fast, stable); ``video=False`` treats
+    every image on its own, as training and evaluation on photos need."""
+
+    def __init__(self, video: bool, max_hands: int = 2, min_confidence: float = 0.5) -> None:
+        import mediapipe as mp  # heavy import, kept out of module import time
+
+        self._hands = mp.solutions.hands.Hands(
+            static_image_mode=not video, max_num_hands=max_hands, model_complexity=1,
+            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+
+    def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
+        h, w = frame_bgr.shape[:2]
+        result = self._hands.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        if not result.multi_hand_landmarks:
+            return []
+        hands = []
+        for lms, handed in zip(result.multi_hand_landmarks, result.multi_handedness):
+            pts = np.array([(p.x * w, p.y * h, p.z * w) for p in lms.landmark], dtype=np.float32)
+            label = handed.classification[0]
+            hands.append(Hand(pts, label.label, float(label.score)))
+        return hands
+
+    def close(self) -> None:
+        self._hands.close()
+
+    def __enter__(self) -> "HandTracker":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def pick_signing_hand(hands: list[Hand], previous: Box | None = None,
+                      prefer: str | None = None) -> Hand | None:
+    """The signing hand among those found.
+
+    A fingerspelling hand is raised to chest or face height while the other hand rests lower, so the highest
+    hand wins (the preferred MediaPipe handedness label first, when given). The hand nearest the previous
+    crop box keeps the crop unless another is higher by more than half a hand, so the crop does not hop
+    between two hands at about the same height.
+    """
+    if not hands:
+        return None
+    candidates = [hd for hd in hands if hd.handedness == prefer] or hands
+    highest = min(candidates, key=lambda hd: hd.landmarks[:, 1].mean())
+    if previous is None:
+        return highest
+    current = min(candidates, key=lambda hd: np.hypot(*(hd.landmarks[:, :2].mean(0) - (previous.cx, previous.cy))))
+    size = np.ptp(current.landmarks[:, :2], axis=0).max()
+    if current.landmarks[:, 1].mean() - highest.landmarks[:, 1].mean() > 0.5 * size:
+        return highest
+    return current
+
+
+class BoxSmoother:
+    """Exponential smoothing of the crop box across frames, so the crop does not jitter.
+
+    A jump larger than ``reset_ratio`` box sides (a new hand, a fast move) resets the filter instead of
+    dragging the box slowly across the frame.
+    """
+
+    def __init__(self, alpha: float = 0.5, reset_ratio: float = 0.5) -> None:
+        self.alpha = alpha
+        self.reset_ratio = reset_ratio
+        self._box: Box | None = None
+
+    def update(self, box: Box | None) -> Box | None:
+        if box is None:
+            self._box = None
+            return None
+        prev = self._box
+        if prev is None or np.hypot(box.cx - prev.cx, box.cy - prev.cy) > self.reset_ratio * prev.side:
+            self._box = box
+        else:
+            a = self.alpha
+            self._box = Box(a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy,
+                            a * box.side + (1 - a) * prev.side)
+        return self._box
