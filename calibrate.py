@@ -6,6 +6,7 @@ it. The model's head is then fine-tuned on those shots (seconds on a CPU) and a 
 The same from material you already have: --video REC --labels RANGES (a run.py recording and its labels),
 or --images DIR (photos in the dataset layout DIR/<letter>/<you>_<letter>_<n>.jpg).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ WINDOW = "calibrate"
 
 def shots_from_images(folder: Path) -> list[Shot]:
     samples = discover(folder)
-    shots = [Shot(read_image(s.path), hand, s.letter) for s, hand in zip(samples, detect_hands(samples))
-             if hand is not None]
+    shots = [
+        Shot(read_image(s.path), hand, s.letter) for s, hand in zip(samples, detect_hands(samples)) if hand is not None
+    ]
     log.info("%d photos, hand found in %d, not found in %d", len(samples), len(shots), len(samples) - len(shots))
     return shots
 
@@ -51,7 +53,7 @@ def shots_from_recording(video: Path, labels: str, per_letter: int) -> list[Shot
     finally:
         rec.close()
     shots = []
-    for label, items in by_label.items():
+    for items in by_label.values():
         picks = np.linspace(0, len(items) - 1, min(per_letter, len(items))).round().astype(int)
         shots += [items[i] for i in sorted(set(picks))]
     return shots
@@ -71,8 +73,10 @@ def camera_check(camera: Camera, tracker: HandTracker, seconds: float = 3.0) -> 
             hand_sizes.append(np.ptp(hand.landmarks[:, 1]) / frame.image.shape[0])
         _show(frame.image, ["camera check: hold one hand up, open"])
     fps = frames / (time.perf_counter() - start)
-    print(f"camera: {camera.width}x{camera.height}, {fps:.1f} fps delivered, brightness {np.mean(brightness):.0f}/255, "
-          f"clipped {np.mean(clipped):.1%}, hand in {len(hand_sizes)}/{frames} frames")
+    print(
+        f"camera: {camera.width}x{camera.height}, {fps:.1f} fps delivered, brightness {np.mean(brightness):.0f}/255, "
+        f"clipped {np.mean(clipped):.1%}, hand in {len(hand_sizes)}/{frames} frames"
+    )
     advice = []
     if fps < 15:
         advice.append("low frame rate: add light (cameras slow down in the dark) or ask for a smaller --width")
@@ -89,8 +93,14 @@ def camera_check(camera: Camera, tracker: HandTracker, seconds: float = 3.0) -> 
     return advice
 
 
-def guided_capture(camera: Camera, tracker: HandTracker, letters: list[str], per_letter: int,
-                   countdown_s: float = 3.0, gap_s: float = 0.25) -> list[Shot]:
+def guided_capture(
+    camera: Camera,
+    tracker: HandTracker,
+    letters: list[str],
+    per_letter: int,
+    countdown_s: float = 3.0,
+    gap_s: float = 0.25,
+) -> list[Shot]:
     shots: list[Shot] = []
     for letter in letters:
         start = time.perf_counter()
@@ -122,8 +132,10 @@ def _show(image: np.ndarray, lines: list[str]) -> None:
         raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog=prog or "calibrate.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, metavar="N", help="webcam index: camera check, then guided capture")
     src.add_argument("--video", type=Path, metavar="REC", help="a run.py recording (needs --labels)")
@@ -165,8 +177,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("calibration cancelled; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    print(f"calibrated on {len(shots)} shots in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
-          f"use it: python run.py --camera 0 --model {args.out}")
+    print(
+        f"calibrated on {len(shots)} shots in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
+        f"use it: python run.py --camera 0 --model {args.out}"
+    )
     return 0
 
 

@@ -4,6 +4,7 @@ Also replays a video file (--video), headless (--no-window) with the committed l
 (--events) and an annotated copy (--output), and records sessions for offline labeling (--record, or R).
 Exit codes: 0 done, 1 failed part way, 2 bad input, 130 interrupted (ARCHITECTURE.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,9 +21,10 @@ from realtime.smoothing import SmootherSettings
 log = logging.getLogger("run")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="run.py", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog or "run.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--camera", type=int, metavar="N", help="webcam index")
     src.add_argument("--video", type=Path, metavar="PATH", help="a video file instead of a camera")
@@ -46,9 +48,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     g.add_argument("--exit", type=float, default=d.exit, help="averaged probability below which it is released")
     g.add_argument("--min-hold-s", type=float, default=d.min_hold_s, help="time above --enter before committing")
     g.add_argument("--release-s", type=float, default=d.release_s, help="time below --exit before releasing")
-    g.add_argument("--no-letter-offset", type=float, default=LIVE_NO_LETTER_OFFSET,
-                   help="lowers the per-frame no-letter score: higher gives letters more readily and other signs "
-                        f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/pipeline.py)")
+    g.add_argument(
+        "--no-letter-offset",
+        type=float,
+        default=LIVE_NO_LETTER_OFFSET,
+        help="lowers the per-frame no-letter score: higher gives letters more readily and other signs "
+        f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/pipeline.py)",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     if args.camera is None and (args.width or args.height or args.fps):
@@ -71,8 +77,11 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK if cams else 1
     settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s)
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
-    with stop_on_signals() as stop, open_source(args.camera, args.video, not args.fast, args.width, args.height,
-                                                args.fps) as source, Sinks() as sinks:
+    with (
+        stop_on_signals() as stop,
+        open_source(args.camera, args.video, not args.fast, args.width, args.height, args.fps) as source,
+        Sinks() as sinks,
+    ):
         log.info("%s; model %s on %s", source.describe(), args.model.name, classifier.device)
         overlay = Overlay()
         if args.events:
@@ -91,8 +100,8 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 

@@ -4,6 +4,7 @@ What the model sees in training must be exactly what it sees live, so every path
 hand into model input goes through :func:`hand_box` and :func:`crop_hand` here (by way of
 ``model.preprocess.Preprocess.prepare``).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,11 +50,21 @@ def crop_square(frame: np.ndarray, box: Box, size: int, angle_deg: float = 0.0) 
     """
     native = int(round(box.side))
     if native <= size:
-        return cv2.warpAffine(frame, _crop_matrix(box, size, angle_deg), (size, size), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_REPLICATE)
+        return cv2.warpAffine(
+            frame,
+            _crop_matrix(box, size, angle_deg),
+            (size, size),
+            flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE,
+        )
     # Shrinking: cut at full resolution first, then area-average down, so fine detail does not alias.
-    full = cv2.warpAffine(frame, _crop_matrix(box, native, angle_deg), (native, native), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REPLICATE)
+    full = cv2.warpAffine(
+        frame,
+        _crop_matrix(box, native, angle_deg),
+        (native, native),
+        flags=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
     return cv2.resize(full, (size, size), interpolation=cv2.INTER_AREA)
 
 
@@ -73,8 +84,9 @@ class HandCrop:
     landmarks: np.ndarray  # (21, 3)
 
 
-def crop_hand(frame: np.ndarray, landmarks_px: np.ndarray, box: Box, size: int,
-              angle_deg: float = 0.0, flip: bool = False) -> HandCrop:
+def crop_hand(
+    frame: np.ndarray, landmarks_px: np.ndarray, box: Box, size: int, angle_deg: float = 0.0, flip: bool = False
+) -> HandCrop:
     """Crop a hand for the model and carry its landmarks into the crop's pixel frame.
 
     ``flip`` mirrors crop and landmarks together (a left hand seen as a right one); like ``angle_deg`` it is
@@ -98,12 +110,13 @@ def hand_mask(landmarks: np.ndarray, size: int, width: float = 0.12) -> np.ndarr
     extent = float(np.ptp(landmarks[:, :2], axis=0).max())
     thickness = max(2, int(width * extent))
     mask = np.zeros((size, size), np.uint8)
-    cv2.fillConvexPoly(mask, cv2.convexHull(pts[list(PALM)]), 255)
+    cv2.fillConvexPoly(mask, cv2.convexHull(pts[list(PALM)]), (255,))
     for finger in FINGERS:
         chain = [pts[0] if finger[0] == 1 else pts[finger[0]]] + [pts[j] for j in finger]
         for a, b in zip(chain, chain[1:]):
-            cv2.line(mask, tuple(map(int, a)), tuple(map(int, b)), 255, thickness, cv2.LINE_AA)
-        cv2.circle(mask, tuple(map(int, pts[finger[-1]])), thickness // 2, 255, -1, cv2.LINE_AA)
+            cv2.line(mask, (int(a[0]), int(a[1])), (int(b[0]), int(b[1])), (255,), thickness, cv2.LINE_AA)
+        tip = pts[finger[-1]]
+        cv2.circle(mask, (int(tip[0]), int(tip[1])), thickness // 2, (255,), -1, cv2.LINE_AA)
     k = max(3, (thickness // 2) | 1)
     return cv2.GaussianBlur(mask, (k, k), 0).astype(np.float32) * (1 / 255)
 

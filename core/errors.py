@@ -3,6 +3,7 @@
 A tool raises an :class:`AslError` with a message of one line for the user, saying what to try; :func:`cli_main`
 prints it as ``error: ...`` and exits with the error's code. Nobody prints tracebacks at users.
 """
+
 from __future__ import annotations
 
 import errno

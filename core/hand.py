@@ -1,4 +1,5 @@
 """One hand found in a frame, as every layer passes it on."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -2,6 +2,7 @@
 
 0 is the wrist; each finger counts up from its base: thumb 1-4, index 5-8, middle 9-12, ring 13-16, little 17-20.
 """
+
 from __future__ import annotations
 
 NUM_LANDMARKS = 21

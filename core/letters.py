@@ -1,4 +1,5 @@
 """The manual alphabet as the project names it."""
+
 from __future__ import annotations
 
 import string

@@ -1,4 +1,5 @@
 """Networks, checkpoint I/O and the shipped weights."""
+
 from __future__ import annotations
 
 import os

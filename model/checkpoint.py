@@ -1,5 +1,6 @@
 """One self-contained checkpoint file: backbone and head weights, class names, preprocessing, training
 metadata and metrics. Plain tensors and Python values only, so it loads with ``weights_only=True``."""
+
 from __future__ import annotations
 
 import os
@@ -79,8 +80,9 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"cannot read model file {path} (corrupt or not a checkpoint): "
-                              f"{_load_failure(exc)}") from None
+        raise CheckpointError(
+            f"cannot read model file {path} (corrupt or not a checkpoint): {_load_failure(exc)}"
+        ) from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is not an {FORMAT} checkpoint (found {found!r})")

@@ -1,5 +1,6 @@
 """A frame and a hand in, letter probabilities out: the one inference path for the live loop, evaluation and
 labeling (training embeds the same model inputs, see ``train.features``)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -49,8 +50,9 @@ class LetterClassifier:
     (``realtime.pipeline.LIVE_NO_LETTER_OFFSET``).
     """
 
-    def __init__(self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto",
-                 no_letter_offset: float | None = None) -> None:
+    def __init__(
+        self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto", no_letter_offset: float | None = None
+    ) -> None:
         self.device = pick_device(device)
         ckpt = load_checkpoint(path, self.device)
         self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info

@@ -1,4 +1,5 @@
 """Which torch device to run on."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """The network: frozen ImageNet AlexNet conv layers, then a small CNN head, optionally fused with landmarks."""
+
 from __future__ import annotations
 
 import logging
@@ -60,19 +61,22 @@ class HandShape(nn.Module):
     in an O (README: held-out roboflow groups).
     """
 
+    pairs: torch.Tensor  # (P, 2) landmark indices whose distance is measured
+    joints: torch.Tensor  # (J, 3) landmark indices around each bending joint
+
     def __init__(self, depth: bool = False) -> None:
         super().__init__()
         self.axes = 3 if depth else 2
-        pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
+        pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1 :]]
         chains = [(0, *finger) for finger in FINGERS]  # each finger from the wrist
-        joints = [c[i:i + 3] for c in chains for i in range(len(c) - 2)]
+        joints = [c[i : i + 3] for c in chains for i in range(len(c) - 2)]
         self.register_buffer("pairs", torch.tensor(pairs), persistent=False)
         self.register_buffer("joints", torch.tensor(joints), persistent=False)
         self.dim = LANDMARK_DIM + len(pairs) + len(joints)
 
     def forward(self, landmarks: torch.Tensor) -> torch.Tensor:
         p = landmarks.view(len(landmarks), NUM_LANDMARKS, 3)
-        distances = (p[:, self.pairs[:, 0], :self.axes] - p[:, self.pairs[:, 1], :self.axes]).norm(dim=-1)
+        distances = (p[:, self.pairs[:, 0], : self.axes] - p[:, self.pairs[:, 1], : self.axes]).norm(dim=-1)
         a, b, c = (p[:, self.joints[:, i]] for i in range(3))
         bend = nn.functional.cosine_similarity(b - a, c - b, dim=-1, eps=1e-6)
         return torch.cat([landmarks, distances, bend], dim=1)
@@ -124,13 +128,19 @@ class LetterHead(nn.Module):
             flat = 128 * positions
         else:
             raise ValueError(f"unknown image branch {c.image_branch!r}")
-        self.image = nn.Sequential(*conv, nn.Flatten(), nn.Dropout(c.dropout), nn.Linear(flat, c.hidden),
-                                   nn.ReLU(inplace=True))
+        self.image = nn.Sequential(
+            *conv, nn.Flatten(), nn.Dropout(c.dropout), nn.Linear(flat, c.hidden), nn.ReLU(inplace=True)
+        )
         joined = c.hidden
         if c.use_landmarks:
             shape = [HandShape(c.shape_depth)] if c.hand_shape else []
-            self.landmarks = nn.Sequential(*shape, nn.Linear(shape[0].dim if shape else LANDMARK_DIM, 128),
-                                           nn.ReLU(inplace=True), nn.Linear(128, 64), nn.ReLU(inplace=True))
+            self.landmarks = nn.Sequential(
+                *shape,
+                nn.Linear(shape[0].dim if shape else LANDMARK_DIM, 128),
+                nn.ReLU(inplace=True),
+                nn.Linear(128, 64),
+                nn.ReLU(inplace=True),
+            )
             joined += 64
         self.classify = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(joined, c.num_classes))
 
@@ -151,7 +161,7 @@ class LetterHead(nn.Module):
 class LetterNet(nn.Module):
     """Backbone and head together: normalised crops (N, 3, 224, 224) and landmarks (N, 63) in, logits out."""
 
-    def __init__(self, backbone: nn.Sequential, head: LetterHead) -> None:
+    def __init__(self, backbone: nn.Module, head: LetterHead) -> None:
         super().__init__()
         self.backbone = backbone
         self.head = head

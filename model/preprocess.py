@@ -1,5 +1,6 @@
 """The one way a frame and a hand become model input. Its settings are stored in the checkpoint, so training,
 evaluation, calibration, labeling and the live loop all cut and normalise exactly as the model was trained."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -36,11 +37,23 @@ class Preprocess:
 
     @classmethod
     def from_dict(cls, d: dict) -> Preprocess:
-        return cls(int(d["input_size"]), float(d["margin"]), tuple(d["mean"]), tuple(d["std"]),
-                   bool(d.get("hand_focus", False)))
+        return cls(
+            int(d["input_size"]),
+            float(d["margin"]),
+            tuple(d["mean"]),
+            tuple(d["std"]),
+            bool(d.get("hand_focus", False)),
+        )
 
-    def prepare(self, image: np.ndarray, landmarks: np.ndarray, box: Box | None = None, angle_deg: float = 0.0,
-                flip: bool = False, adjust: Callable[[np.ndarray], np.ndarray] | None = None) -> ModelInput:
+    def prepare(
+        self,
+        image: np.ndarray,
+        landmarks: np.ndarray,
+        box: Box | None = None,
+        angle_deg: float = 0.0,
+        flip: bool = False,
+        adjust: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> ModelInput:
         """Cut the hand out of ``image`` (BGR, with its ``landmarks`` in the image's pixels) for the network.
 
         ``box`` defaults to the landmarks' box at this margin (photos); the live loop passes its steadied box.

@@ -6,6 +6,7 @@ is); a source that cannot open raises :class:`SourceError`, one that stops deliv
 frame, so a slow stage drops frames instead of building lag. A file is read frame by frame, none skipped, at
 its own rate or as fast as possible.
 """
+
 from __future__ import annotations
 
 import logging
@@ -15,6 +16,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -44,6 +46,9 @@ class Frame:
     t: float  # seconds since the source started: capture time for a camera, position in a file
 
 
+S = TypeVar("S", bound="FrameSource")
+
+
 class FrameSource:
     """What every source offers: iteration over its frames, ``describe()``, size and rate, and closing."""
 
@@ -66,7 +71,7 @@ class FrameSource:
         while (frame := self.read()) is not None:
             yield frame
 
-    def __enter__(self) -> FrameSource:
+    def __enter__(self: S) -> S:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -84,10 +89,12 @@ class VideoFile(FrameSource):
             raise SourceError(f"video file not found: {path}")
         self._cap = cv2.VideoCapture(str(path))
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
-        if not ok:
+        if not ok or first is None:
             self._cap.release()
-            raise SourceError(f"cannot read video {path}: not a video, damaged, or a codec OpenCV lacks "
-                              "(try converting it to .mp4 with ffmpeg)")
+            raise SourceError(
+                f"cannot read video {path}: not a video, damaged, or a codec OpenCV lacks "
+                "(try converting it to .mp4 with ffmpeg)"
+            )
         self.path = path
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
@@ -127,21 +134,34 @@ class Camera(FrameSource):
 
     is_camera = True
 
-    def __init__(self, index: int, width: int | None = None, height: int | None = None, fps: float | None = None,
-                 stall_timeout_s: float = 3.0) -> None:
+    def __init__(
+        self,
+        index: int,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        stall_timeout_s: float = 3.0,
+    ) -> None:
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
-            raise SourceError(f"camera {index} will not open: check it is connected and not used by another "
-                              "program, or try another index (python run.py --list-cameras)")
-        for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, width), (cv2.CAP_PROP_FRAME_HEIGHT, height),
-                            (cv2.CAP_PROP_FPS, fps)):
+            raise SourceError(
+                f"camera {index} will not open: check it is connected and not used by another "
+                "program, or try another index (python run.py --list-cameras)"
+            )
+        for prop, value in (
+            (cv2.CAP_PROP_FRAME_WIDTH, width),
+            (cv2.CAP_PROP_FRAME_HEIGHT, height),
+            (cv2.CAP_PROP_FPS, fps),
+        ):
             if value:
                 self._cap.set(prop, value)
         ok, first = self._cap.read()
         if not ok:
             self._cap.release()
-            raise SourceError(f"camera {index} opened but gives no frames: close other programs using it, "
-                              "check camera permissions, or try another index")
+            raise SourceError(
+                f"camera {index} opened but gives no frames: close other programs using it, "
+                "check camera permissions, or try another index"
+            )
         self.index = index
         self.height, self.width = first.shape[:2]
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
@@ -173,10 +193,16 @@ class Camera(FrameSource):
     def read(self) -> Frame:
         """The newest frame not yet returned; waits for one, and raises if the camera goes silent."""
         with self._lock:
-            if not self._lock.wait_for(lambda: self._latest is not None or not self._running,
-                                       timeout=self.stall_timeout_s) or self._latest is None:
-                raise SourceLost(f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
-                                  "program): reconnect it and start again")
+            if (
+                not self._lock.wait_for(
+                    lambda: self._latest is not None or not self._running, timeout=self.stall_timeout_s
+                )
+                or self._latest is None
+            ):
+                raise SourceLost(
+                    f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
+                    "program): reconnect it and start again"
+                )
             image, captured_at, self._latest = self._latest, self._captured_at, None
         frame = Frame(image, self._count, captured_at - self._start)
         self._count += 1
@@ -188,8 +214,14 @@ class Camera(FrameSource):
         self._cap.release()
 
 
-def open_source(camera: int | None = None, video: Path | None = None, realtime: bool = True,
-                width: int | None = None, height: int | None = None, fps: float | None = None) -> FrameSource:
+def open_source(
+    camera: int | None = None,
+    video: Path | None = None,
+    realtime: bool = True,
+    width: int | None = None,
+    height: int | None = None,
+    fps: float | None = None,
+) -> FrameSource:
     """A camera by index, or else a video file (``realtime``: paced at its own frame rate)."""
     if camera is not None:
         return Camera(camera, width, height, fps)
@@ -205,7 +237,9 @@ def list_cameras(max_index: int = 8) -> list[str]:
         cap = cv2.VideoCapture(i)
         ok = cap.isOpened() and cap.read()[0]
         if ok:
-            found.append(f"{i}: {int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
-                         f" at {cap.get(cv2.CAP_PROP_FPS):.0f} fps")
+            found.append(
+                f"{i}: {int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))}x{int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))}"
+                f" at {cap.get(cv2.CAP_PROP_FPS):.0f} fps"
+            )
         cap.release()
     return found

@@ -1,4 +1,5 @@
 """The live loop: frames from a source through the pipeline to the sinks and, when there is one, the window."""
+
 from __future__ import annotations
 
 import contextlib
@@ -14,8 +15,14 @@ from realtime.sinks import Sinks
 from realtime.window import Window
 
 
-def run_live(source: FrameSource, pipeline: Pipeline, sinks: Sinks, overlay: Overlay,
-             window: Window | None = None, stop: threading.Event | None = None) -> RunStats:
+def run_live(
+    source: FrameSource,
+    pipeline: Pipeline,
+    sinks: Sinks,
+    overlay: Overlay,
+    window: Window | None = None,
+    stop: threading.Event | None = None,
+) -> RunStats:
     """Process the source until it ends, the person quits the window, or ``stop`` is set.
 
     Every processed frame goes to every sink (the window among them). With a window, a video that has ended

@@ -1,4 +1,5 @@
 """How a run is going: frames per second now, and the totals its closing summary line reports."""
+
 from __future__ import annotations
 
 import logging
@@ -44,16 +45,25 @@ class RunStats:
         for stage, ms in result.timings_ms.items():
             self._stage_ms[stage] = self._stage_ms.get(stage, 0.0) + ms
         for e in result.events:
-            log.log(logging.INFO if e.kind == "commit" else logging.DEBUG, "%s %s at %.2f s (%.0f%%)",
-                    e.kind, e.letter or "", e.t, 100 * e.confidence)
+            log.log(
+                logging.INFO if e.kind == "commit" else logging.DEBUG,
+                "%s %s at %.2f s (%.0f%%)",
+                e.kind,
+                e.letter or "",
+                e.t,
+                100 * e.confidence,
+            )
             if e.kind == "commit":
                 self.commits.append(f"{e.letter}@{e.t:.2f}s")
 
     def summary(self) -> str:
         """``N frames in T s (F FPS), hand in H; mean ms: ...; committed: ...``: benchmarks read this form."""
         elapsed = time.perf_counter() - self.started
-        per_frame = {k: v / max(self.hands if k in PER_HAND_STAGES else self.frames, 1)
-                     for k, v in self._stage_ms.items()}
-        return (f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-6):.1f} FPS), "
-                f"hand in {self.hands}; mean ms: {', '.join(f'{k} {v:.1f}' for k, v in per_frame.items())}; "
-                f"committed: {' '.join(self.commits) or 'nothing'}")
+        per_frame = {
+            k: v / max(self.hands if k in PER_HAND_STAGES else self.frames, 1) for k, v in self._stage_ms.items()
+        }
+        return (
+            f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-6):.1f} FPS), "
+            f"hand in {self.hands}; mean ms: {', '.join(f'{k} {v:.1f}' for k, v in per_frame.items())}; "
+            f"committed: {' '.join(self.commits) or 'nothing'}"
+        )

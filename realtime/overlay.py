@@ -1,4 +1,5 @@
 """Drawing a frame's result on the video: the stable letter, and debug layers a key can toggle."""
+
 from __future__ import annotations
 
 import time
@@ -104,12 +105,12 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         x0, y0, x1, y1 = hand.box.xyxy
         x0, x1 = sorted((int(px(x0)), int(px(x1))))
         cv2.rectangle(out, (x0, y0), (x1, y1), YELLOW, max(1, int(2 * s)))
-        p = hand.prediction
-        _text(out, f"{p.label} {p.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
+        guess = hand.prediction
+        _text(out, f"{guess.label} {guess.confidence:.0%}", (x0, max(y0 - int(8 * s), 12)), 0.8 * s, YELLOW, 2)
     if hand is not None and layers.crop:
         side = int(min(h, w) * 0.25)
         crop = cv2.resize(hand.input.pixels, (side, side))
-        out[h - side - 10:h - 10, w - side - 10:w - 10] = crop
+        out[h - side - 10 : h - 10, w - side - 10 : w - 10] = crop
         cv2.rectangle(out, (w - side - 11, h - side - 11), (w - 9, h - 9), WHITE, 1)
     if hand is not None and layers.bars:
         _draw_bars(out, hand.prediction, s)
@@ -155,8 +156,13 @@ def _draw_bars(out: np.ndarray, p: Prediction, s: float) -> None:
     for i, (name, prob) in enumerate(zip(p.classes, p.probs)):
         y = y0 + i * row
         cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + width, y), (60, 60, 60), -1)
-        cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + int(width * prob), y),
-                      GREEN if i == p.index else GREY, -1)
+        cv2.rectangle(
+            out,
+            (x + int(50 * s), y - row + 6),
+            (x + int(50 * s) + int(width * prob), y),
+            GREEN if i == p.index else GREY,
+            -1,
+        )
         _text(out, name, (x, y - 3), 0.55 * s, WHITE)
 
 

@@ -2,6 +2,7 @@
 
 One object serves the window, headless replay, recording and the tests, so they all exercise the same code.
 """
+
 from __future__ import annotations
 
 import time
@@ -55,8 +56,13 @@ class FrameResult:
 
 
 class Pipeline:
-    def __init__(self, classifier: LetterClassifier, settings: SmootherSettings = SmootherSettings(),
-                 prefer_hand: str | None = None, box_alpha: float = 0.5) -> None:
+    def __init__(
+        self,
+        classifier: LetterClassifier,
+        settings: SmootherSettings = SmootherSettings(),
+        prefer_hand: str | None = None,
+        box_alpha: float = 0.5,
+    ) -> None:
         """``prefer_hand``: MediaPipe handedness label to pick when two hands appear and none is tracked."""
         self.classifier = classifier
         self.tracker = HandTracker(video=True)

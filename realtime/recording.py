@@ -5,6 +5,7 @@ last frame written even after a hard kill (measured: ~95% of frames survive ``ki
 same way is unreadable without its closing index). The sidecar has one JSON line per frame, flushed as it is
 written, so an interrupted session loses at most the frame in flight.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,14 +28,26 @@ def sidecar_path(video: Path) -> Path:
 
 def frame_record(index: int, result: FrameResult) -> dict:
     """The sidecar line for one frame."""
-    rec: dict = {"frame": index, "source_frame": result.frame.index, "t": round(result.frame.t, 4),
-                 "hand": None, "prediction": None, "letter": result.letter}
+    rec: dict = {
+        "frame": index,
+        "source_frame": result.frame.index,
+        "t": round(result.frame.t, 4),
+        "hand": None,
+        "prediction": None,
+        "letter": result.letter,
+    }
     if result.hand is not None:
-        rec["hand"] = {"box": list(result.hand.box.xyxy), "handedness": result.hand.found.handedness,
-                       "landmarks": result.hand.landmarks.round(1).tolist()}
+        rec["hand"] = {
+            "box": list(result.hand.box.xyxy),
+            "handedness": result.hand.found.handedness,
+            "landmarks": result.hand.landmarks.round(1).tolist(),
+        }
         p = result.hand.prediction
-        rec["prediction"] = {"label": p.label, "confidence": round(p.confidence, 4),
-                             "probs": dict(zip(p.classes, p.probs.round(4).tolist()))}
+        rec["prediction"] = {
+            "label": p.label,
+            "confidence": round(p.confidence, 4),
+            "probs": dict(zip(p.classes, p.probs.round(4).tolist())),
+        }
     if result.events:
         rec["events"] = [e.kind + (f":{e.letter}" if e.letter else "") for e in result.events]
     return rec
@@ -49,7 +62,7 @@ class Recorder:
             raise UsageError(f"recordings are Motion-JPEG AVI files: name it {path.with_suffix(VIDEO_SUFFIX).name}")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps or 30.0, size)
+        self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps or 30.0, size)
         if not self._writer.isOpened():
             raise UsageError(f"cannot write video {path}: check the folder exists and is writable")
         self.size = size

@@ -3,12 +3,13 @@
 The live loop hands every processed frame to every sink; :class:`Sinks` closes them all, in reverse order of
 opening, even when the run ends in an error, so no file is left half written without its end.
 """
+
 from __future__ import annotations
 
 import contextlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import cv2
 
@@ -25,6 +26,9 @@ class Sink(Protocol):
     def close(self) -> None: ...
 
 
+S = TypeVar("S", bound=Sink)
+
+
 class Sinks:
     """The run's sinks, written in order and closed together."""
 
@@ -32,7 +36,7 @@ class Sinks:
         self._sinks: list[Sink] = []
         self._stack = contextlib.ExitStack()
 
-    def add(self, sink: Sink) -> Sink:
+    def add(self, sink: S) -> S:
         self._sinks.append(sink)
         self._stack.callback(sink.close)
         return sink
@@ -60,8 +64,12 @@ class EventLog:
     def write(self, result: FrameResult) -> None:
         for e in result.events:
             if e.kind == "commit":
-                line = {"frame": result.frame.index, "t": round(e.t, 3), "letter": e.letter,
-                        "confidence": round(e.confidence, 4)}
+                line = {
+                    "frame": result.frame.index,
+                    "t": round(e.t, 3),
+                    "letter": e.letter,
+                    "confidence": round(e.confidence, 4),
+                }
                 self._file.write(json.dumps(line) + "\n")
                 self._file.flush()
 
@@ -80,8 +88,9 @@ class AnnotatedVideo:
         view = self.overlay.render(result)
         if self._writer is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*"mp4v"), self.fps,
-                                           (view.shape[1], view.shape[0]))
+            self._writer = cv2.VideoWriter(
+                str(self.path), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (view.shape[1], view.shape[0])
+            )
             if not self._writer.isOpened():
                 raise UsageError(f"cannot write video {self.path}: check the folder and the file extension (.mp4)")
         self._writer.write(view)

@@ -6,6 +6,7 @@ stayed above ``enter`` for ``min_hold_s``; a committed letter is released only w
 below ``exit`` (or the hand has been gone) for ``release_s``. Enter above exit is the hysteresis that stops a
 letter flickering on and off during a hold. Time-based, so the behaviour does not depend on the frame rate.
 """
+
 from __future__ import annotations
 
 from collections import deque
@@ -45,6 +46,10 @@ class LetterSmoother:
         self.classes = tuple(classes)
         self.settings = settings
         self._letter_mask = np.array([c != NO_LETTER for c in self.classes])
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget everything seen: no letter, nothing averaged."""
         self._buffer: deque[tuple[float, np.ndarray]] = deque()
         self.letter: str | None = None  # the committed letter
         self.confidence = 0.0  # its current averaged probability
@@ -52,14 +57,6 @@ class LetterSmoother:
         self._weak_since: float | None = None  # committed letter below exit (or hand gone), since when
         self._hand_lost_at: float | None = None
         self._no_hand_reported = True
-
-    def reset(self) -> None:
-        self.__init__(self.classes, self.settings)
-
-    def average(self) -> np.ndarray | None:
-        if not self._buffer:
-            return None
-        return np.mean([p for _, p in self._buffer], axis=0)
 
     def update(self, probs: np.ndarray | None, t: float) -> list[LetterEvent]:
         """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds."""
@@ -82,7 +79,7 @@ class LetterSmoother:
         self._buffer.append((t, np.asarray(probs, dtype=np.float64)))
         while self._buffer and self._buffer[0][0] < t - s.window_s:
             self._buffer.popleft()
-        avg = self.average()
+        avg = np.mean([p for _, p in self._buffer], axis=0)
         letter_probs = np.where(self._letter_mask, avg, -1.0)
         best = int(letter_probs.argmax())
         best_letter, best_p = self.classes[best], float(avg[best])

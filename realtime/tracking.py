@@ -1,4 +1,5 @@
 """MediaPipe hand tracking: finds hands in a frame, picks the one that is signing, and steadies its crop box."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,12 @@ class HandTracker:
         import mediapipe as mp  # heavy import, kept out of module import time
 
         self._hands = mp.solutions.hands.Hands(
-            static_image_mode=not video, max_num_hands=max_hands, model_complexity=1,
-            min_detection_confidence=min_confidence, min_tracking_confidence=min_confidence)
+            static_image_mode=not video,
+            max_num_hands=max_hands,
+            model_complexity=1,
+            min_detection_confidence=min_confidence,
+            min_tracking_confidence=min_confidence,
+        )
 
     def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
         h, w = frame_bgr.shape[:2]
@@ -38,15 +43,14 @@ class HandTracker:
     def close(self) -> None:
         self._hands.close()
 
-    def __enter__(self) -> "HandTracker":
+    def __enter__(self) -> HandTracker:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
 
-def pick_signing_hand(hands: list[Hand], previous: Box | None = None,
-                      prefer: str | None = None) -> Hand | None:
+def pick_signing_hand(hands: list[Hand], previous: Box | None = None, prefer: str | None = None) -> Hand | None:
     """The signing hand among those found.
 
     A fingerspelling hand is raised to chest or face height while the other hand rests lower, so the highest
@@ -88,6 +92,7 @@ class BoxSmoother:
             self._box = box
         else:
             a = self.alpha
-            self._box = Box(a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy,
-                            a * box.side + (1 - a) * prev.side)
+            self._box = Box(
+                a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy, a * box.side + (1 - a) * prev.side
+            )
         return self._box

@@ -1,4 +1,5 @@
 """The window: shows each result as the overlay draws it, and acts on the keys a person presses."""
+
 from __future__ import annotations
 
 import logging
@@ -74,8 +75,9 @@ class Window:
     snapshots. A sink: each result written is shown, and a key pressed is acted on; ``closed`` turns True
     when the person quits or closes the window."""
 
-    def __init__(self, overlay: Overlay, frame_size: tuple[int, int], recording: RecordingSwitch,
-                 snapshots: Path) -> None:
+    def __init__(
+        self, overlay: Overlay, frame_size: tuple[int, int], recording: RecordingSwitch, snapshots: Path
+    ) -> None:
         self.overlay, self.recording, self.snapshots = overlay, recording, snapshots
         overlay.status.help_line = HELP_LINE
         cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)

@@ -1,4 +1,5 @@
 """Shared fixtures. Tests that need ../shared data (or $ASL_SHARED) skip with a reason when it is absent."""
+
 from __future__ import annotations
 
 import sys

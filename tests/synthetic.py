@@ -1,4 +1,5 @@
 """Synthetic inputs shared by several test modules."""
+
 import numpy as np
 import torch
 

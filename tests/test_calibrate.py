@@ -1,4 +1,5 @@
 """calibrate.py: personalising improves a weak model on the calibrated signer; bad shots are refused."""
+
 from __future__ import annotations
 
 import json
@@ -32,8 +33,25 @@ def weak_model(tmp_path_factory):
     if not aps360.is_dir() or default_backbone_weights() is None:
         pytest.skip("needs ../shared (aps360_gestures and the AlexNet weights)")
     out = tmp_path_factory.mktemp("weak")
-    assert train_cli.main(["--data", str(aps360), "--limit", "2", "--epochs", "1", "--views", "1",
-                           "--val-fraction", "0", "--out", str(out)]) == 0
+    assert (
+        train_cli.main(
+            [
+                "--data",
+                str(aps360),
+                "--limit",
+                "2",
+                "--epochs",
+                "1",
+                "--views",
+                "1",
+                "--val-fraction",
+                "0",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     return out / "asl_letters.pt"
 
 
@@ -42,13 +60,17 @@ def accuracy(model: Path, data: Path, capsys) -> float:
     return json.loads(capsys.readouterr().out.strip().splitlines()[-1])["accuracy"]
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_calibration_from_images_improves_a_weak_model(weak_model, aps360, tmp_path, capsys):
     shots = signer_folder(aps360, tmp_path / "shots", "100", {"1", "2"})
     held = signer_folder(aps360, tmp_path / "held", "100", {"3"})
     before = accuracy(weak_model, held, capsys)
     personal = tmp_path / "personal.pt"
-    assert calibrate.main(["--images", str(shots), "--model", str(weak_model), "--out", str(personal),
-                           "--signer", "p100"]) == 0
+    assert (
+        calibrate.main(["--images", str(shots), "--model", str(weak_model), "--out", str(personal), "--signer", "p100"])
+        == 0
+    )
     assert "run.py --camera 0 --model" in capsys.readouterr().out
     after = accuracy(personal, held, capsys)
     assert after > before + 0.2, (before, after)
@@ -56,13 +78,30 @@ def test_calibration_from_images_improves_a_weak_model(weak_model, aps360, tmp_p
     assert info["signer"] == "p100" and info["shots"]["A"] == 2
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_calibration_from_a_labeled_recording(weak_model, tmp_path, capsys):
     from model import shared_dir
 
     clip = shared_dir() / "data/video_signademy/B/signademy_B.mp4"
     out = tmp_path / "p.pt"
-    assert calibrate.main(["--video", str(clip), "--labels", "70-130:B", "--shots", "4", "--model",
-                           str(weak_model), "--out", str(out)]) == 0
+    assert (
+        calibrate.main(
+            [
+                "--video",
+                str(clip),
+                "--labels",
+                "70-130:B",
+                "--shots",
+                "4",
+                "--model",
+                str(weak_model),
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     assert load_checkpoint(out).info["calibration"]["shots"] == {"B": 4}
 
 
@@ -78,6 +117,8 @@ def test_too_few_shots_and_unknown_letters_are_refused(tmp_path, capsys):
         check_shots([], ["A"])
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_calibrate_cli_error_is_one_line(aps360, tmp_path, capsys):
     one = signer_folder(aps360, tmp_path / "one", "100", {"1"})
     assert calibrate.main(["--images", str(one), "--out", str(tmp_path / "x.pt")]) == 2

@@ -1,5 +1,5 @@
-import torch
 import pytest
+import torch
 
 from model.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from model.device import pick_device

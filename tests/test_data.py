@@ -21,13 +21,16 @@ def test_discover_letters_and_signers(tmp_path):
     assert [(s.letter, s.signer) for s in samples] == [("A", "ds/1"), ("A", "ds/2"), ("B", "ds/1")]
 
 
-@pytest.mark.parametrize("layout, extra, message", [
-    ({}, None, "no letter folders"),
-    ({"A": []}, None, "empty"),
-    ({"A": ["1_A_1.jpg"]}, ("A", "notes.txt"), "not an image"),
-    ({"A": ["noname.jpg"]}, None, "cannot tell the signer"),
-    ({"A": ["1_A_1.jpg"], "misc": ["1_x.jpg"]}, None, "not a letter folder"),
-])
+@pytest.mark.parametrize(
+    "layout, extra, message",
+    [
+        ({}, None, "no letter folders"),
+        ({"A": []}, None, "empty"),
+        ({"A": ["1_A_1.jpg"]}, ("A", "notes.txt"), "not an image"),
+        ({"A": ["noname.jpg"]}, None, "cannot tell the signer"),
+        ({"A": ["1_A_1.jpg"], "misc": ["1_x.jpg"]}, None, "not a letter folder"),
+    ],
+)
 def test_layout_errors_are_clear(tmp_path, layout, extra, message):
     root = tmp_path / "ds"
     root.mkdir()
@@ -60,6 +63,7 @@ def test_signer_folds_never_share_a_signer(tmp_path):
     assert len({samples[i].signer for i in held}) == 3
 
 
+@pytest.mark.data
 def test_real_dataset_layout(aps360):
     samples = discover(aps360)
     assert len(samples) == 2026

@@ -1,5 +1,6 @@
 """The GPU path: the same model and training on CUDA as on the CPU. CI has no GPU, so the CUDA tests skip there;
 they run wherever a GPU is present. The last test is the other side: a GPU asked for where there is none."""
+
 import numpy as np
 import pytest
 import torch

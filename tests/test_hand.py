@@ -35,6 +35,8 @@ def test_signing_hand_is_the_raised_one_and_holds_against_a_small_rise():
     assert pick_signing_hand([current, hand_at(400, 100)], previous=current.box(0.25)).landmarks[0, 0] == 400
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_photo_hands_found_in_worker_processes_match_one_process(aps360, tmp_path, monkeypatch):
     """Hand finding on photos shares the work among processes; the landmarks must not depend on that, and a
     damaged photo must still give the dataset error, not a worker's traceback."""

@@ -21,8 +21,12 @@ def test_label_file_round_trip(tmp_path):
 
 def test_inline_ranges_and_errors():
     assert parse_labels("40-109:a,110-131:none") == [Range(40, 109, "A"), Range(110, 131, "none")]
-    for bad, msg in [("1-5:A,4-9:B", "overlap"), ("5-1:A", "bad frame range"), ("1-5:AB", "unknown label"),
-                     ("x:A", "cannot read")]:
+    for bad, msg in [
+        ("1-5:A,4-9:B", "overlap"),
+        ("5-1:A", "bad frame range"),
+        ("1-5:AB", "unknown label"),
+        ("x:A", "cannot read"),
+    ]:
         with pytest.raises(LabelError, match=msg):
             parse_labels(bad)
 
@@ -46,12 +50,19 @@ def recording(tmp_path_factory):
     if not clip.is_file():
         pytest.skip(f"needs {clip}")
     rec = tmp_path_factory.mktemp("rec") / "anna.avi"
-    proc = subprocess.run([sys.executable, "run.py", "--video", str(clip), "--no-window", "--fast",
-                           "--record", str(rec)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "run.py", "--video", str(clip), "--no-window", "--fast", "--record", str(rec)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return rec
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_headless_export_writes_dataset_layout(recording, tmp_path, capsys):
     out = tmp_path / "ds"
     assert label.main([str(recording), "--labels", "50-69:C,0-19:none", "--export", str(out)]) == 0
@@ -65,6 +76,8 @@ def test_headless_export_writes_dataset_layout(recording, tmp_path, capsys):
     assert {s.letter for s in discover(out)} == {"C"}  # python -m train reads it as it is
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_export_without_sidecar_tracks_hands_itself(recording, tmp_path):
     bare = tmp_path / "bare.avi"
     bare.write_bytes(recording.read_bytes())  # no .jsonl beside it
@@ -74,6 +87,8 @@ def test_export_without_sidecar_tracks_hands_itself(recording, tmp_path):
     assert counts == {"no hand": 0, "C": 5}
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_labels_past_the_end_and_empty_recordings_are_refused(recording, tmp_path, capsys):
     assert label.main([str(recording), "--labels", "100-500:C", "--export", str(tmp_path)]) == 2
     assert "past the end" in capsys.readouterr().err

@@ -10,11 +10,11 @@ def test_hand_shape_measures_contacts_and_bends():
     hand = straight_hand()
     out = shape(hand)
     assert out.shape == (1, shape.dim) and torch.equal(out[:, :63], hand)
-    pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1:]]
+    pairs = [(a, b) for i, a in enumerate(CONTACT_POINTS) for b in CONTACT_POINTS[i + 1 :]]
     thumb_index = pairs.index((4, 8))
     pts = hand.view(21, 3)
     assert torch.isclose(out[0, 63 + thumb_index], (pts[4, :2] - pts[8, :2]).norm())
-    bends = out[0, 63 + len(pairs):]
+    bends = out[0, 63 + len(pairs) :]
     assert torch.allclose(bends, torch.ones_like(bends), atol=1e-5)  # every joint straight
     curled = pts.clone()
     curled[8, :2] = curled[7, :2] + (curled[7, :2] - curled[6, :2]).flip(0) * torch.tensor([1.0, -1.0])

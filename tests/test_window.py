@@ -3,6 +3,7 @@
 Needs Xvfb and xdotool (setup.sh --dev installs them); skips without them. Screenshots are kept in the test's
 temporary folder (and copied to $ASL_SCREENSHOTS when set) for a person to look at.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = [pytest.mark.window, pytest.mark.data, pytest.mark.mediapipe]
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -24,8 +26,11 @@ def display():
     if not (shutil.which("Xvfb") and shutil.which("xdotool")):
         pytest.skip("needs Xvfb and xdotool (bash setup.sh --dev installs them)")
     number = 90 + os.getpid() % 9
-    server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        ["Xvfb", f":{number}", "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(1.0)
     if server.poll() is not None:
         pytest.skip(f"Xvfb could not start on :{number}")
@@ -35,8 +40,14 @@ def display():
 
 
 def xdotool(display: str, *args: str) -> str:
-    return subprocess.run(["xdotool", *args], env={**os.environ, "DISPLAY": display}, check=True,
-                          capture_output=True, text=True, timeout=90).stdout.strip()
+    return subprocess.run(
+        ["xdotool", *args],
+        env={**os.environ, "DISPLAY": display},
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    ).stdout.strip()
 
 
 def screenshot(display: str, path: Path) -> np.ndarray:
@@ -52,9 +63,14 @@ def screenshot(display: str, path: Path) -> np.ndarray:
 
 def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
     clip = signademy / "B" / "signademy_B.mp4"
-    proc = subprocess.Popen([sys.executable, "run.py", "--video", str(clip), "--snapshots", str(tmp_path)],
-                            cwd=ROOT, env={**os.environ, "DISPLAY": display},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "run.py", "--video", str(clip), "--snapshots", str(tmp_path)],
+        cwd=ROOT,
+        env={**os.environ, "DISPLAY": display},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)
     reader.start()

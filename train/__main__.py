@@ -4,6 +4,7 @@ Letters outside ``--letters`` become the "no letter" class (unless ``--no-reject
 another sign gets no confident letter. ``--cv K`` instead runs signer-grouped K-fold cross-validation over the
 signers of the first ``--data`` folder (the other folders always train) and reports mean and spread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,51 +25,95 @@ from train.fit import FitConfig
 log = logging.getLogger("train")
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--data", nargs="+", type=Path, required=True, help="dataset folders, one folder per letter")
     p.add_argument("--letters", default="ABCDEFGHI", help="the letters to recognise (default: ABCDEFGHI)")
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
-    p.add_argument("--plain-landmarks", action="store_true",
-                   help="landmark coordinates only, without the finger distances and bends "
-                        "(HandShape in model/network.py)")
-    p.add_argument("--flat-hand-shape", action="store_true",
-                   help="finger distances in the image plane, not in 3D (models before 2026-11-26; README)")
-    p.add_argument("--image-branch", choices=("pointwise", "original"), default="pointwise",
-                   help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)")
-    p.add_argument("--image-dropout", type=float, default=HeadConfig.image_dropout,
-                   help="share of training samples classified from landmarks alone (modality dropout)")
-    p.add_argument("--no-letter-offset", type=float, default=0.0,
-                   help="subtracted from the no-letter logit at prediction: trades rejection of other letters "
-                        "for A-I accuracy (the CV prints both over a range of offsets)")
+    p.add_argument(
+        "--plain-landmarks",
+        action="store_true",
+        help="landmark coordinates only, without the finger distances and bends (HandShape in model/network.py)",
+    )
+    p.add_argument(
+        "--flat-hand-shape",
+        action="store_true",
+        help="finger distances in the image plane, not in 3D (models before 2026-11-26; README)",
+    )
+    p.add_argument(
+        "--image-branch",
+        choices=("pointwise", "original"),
+        default="pointwise",
+        help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)",
+    )
+    p.add_argument(
+        "--image-dropout",
+        type=float,
+        default=HeadConfig.image_dropout,
+        help="share of training samples classified from landmarks alone (modality dropout)",
+    )
+    p.add_argument(
+        "--no-letter-offset",
+        type=float,
+        default=0.0,
+        help="subtracted from the no-letter logit at prediction: trades rejection of other letters "
+        "for A-I accuracy (the CV prints both over a range of offsets)",
+    )
     p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see core/crop.py)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
-    p.add_argument("--repeats", type=int, default=1,
-                   help="with --cv: heads trained per fold (head seeds --seed, --seed + 1, ...) on the same folds "
-                        "and features, scores averaged: one head's score on a few hundred photos moves by about "
-                        "a point with its seed alone (README)")
-    p.add_argument("--val-fraction", type=float, default=0.15,
-                   help="share of the first folder's signers held out for validation (default 0.15)")
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="with --cv: heads trained per fold (head seeds --seed, --seed + 1, ...) on the same folds "
+        "and features, scores averaged: one head's score on a few hundred photos moves by about "
+        "a point with its seed alone (README)",
+    )
+    p.add_argument(
+        "--val-fraction",
+        type=float,
+        default=0.15,
+        help="share of the first folder's signers held out for validation (default 0.15)",
+    )
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
     p.add_argument("--lr", type=float, default=FitConfig.lr)
     p.add_argument("--views", type=int, default=8, help="crops per image: 1 clean + augmented (default 8)")
-    p.add_argument("--other-views", type=int,
-                   help="crops per image of the second and later --data folders (default: --views); they teach "
-                        "other letters and scenes, and fewer views there train faster at no loss (README)")
-    p.add_argument("--label-smoothing", type=float, default=FitConfig.label_smoothing,
-                   help="cross-entropy label smoothing (default %(default)s)")
-    p.add_argument("--spare-no-letter", action="store_true",
-                   help="smooth over the letters only, no-letter targets one-hot: more rejection and less A-I "
-                        "accuracy at a given --no-letter-offset (README)")
+    p.add_argument(
+        "--other-views",
+        type=int,
+        help="crops per image of the second and later --data folders (default: --views); they teach "
+        "other letters and scenes, and fewer views there train faster at no loss (README)",
+    )
+    p.add_argument(
+        "--label-smoothing",
+        type=float,
+        default=FitConfig.label_smoothing,
+        help="cross-entropy label smoothing (default %(default)s)",
+    )
+    p.add_argument(
+        "--spare-no-letter",
+        action="store_true",
+        help="smooth over the letters only, no-letter targets one-hot: more rejection and less A-I "
+        "accuracy at a given --no-letter-offset (README)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--limit", type=int, help="use only the first N images of each letter folder (smoke runs)")
-    p.add_argument("--backbone", type=Path, default=default_backbone_weights(),
-                   help="AlexNet features weights file (default: ../shared copy, else torchvision download)")
-    p.add_argument("--device", default="auto", choices=DEVICE_CHOICES,
-                   help="where the backbone features and the head are computed (default: CUDA, else MPS, else CPU)")
+    p.add_argument(
+        "--backbone",
+        type=Path,
+        default=default_backbone_weights(),
+        help="AlexNet features weights file (default: ../shared copy, else torchvision download)",
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        choices=DEVICE_CHOICES,
+        help="where the backbone features and the head are computed (default: CUDA, else MPS, else CPU)",
+    )
     p.add_argument("--out", type=Path, default=Path("runs/train"), help="folder for metrics and plots")
     p.add_argument("--checkpoint", type=Path, help="where to write the model (default: OUT/asl_letters.pt)")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -89,8 +134,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parse_args(argv, prog)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 
@@ -112,28 +157,57 @@ def run(args: argparse.Namespace) -> int:
     preprocess, augment = Preprocess(hand_focus=args.hand_focus), Augment()
     log.info("computing on %s", device)
     backbone = alexnet_features(args.backbone).to(device)
-    data, first = gather_features(args.data, per_dir, backbone, preprocess, augment, args.views, args.other_views,
-                                  args.seed)
+    data, first = gather_features(
+        args.data, per_dir, backbone, preprocess, augment, args.views, args.other_views, args.seed
+    )
     reject = NO_LETTER in classes
-    head_config = HeadConfig(len(classes), use_landmarks=not args.no_landmarks, image_branch=args.image_branch,
-                             image_dropout=args.image_dropout, hand_shape=not args.plain_landmarks,
-                             shape_depth=not args.flat_hand_shape,
-                             no_letter_offset=args.no_letter_offset if reject else 0.0)
-    fit = FitConfig(epochs=args.epochs, lr=args.lr, seed=args.seed, label_smoothing=args.label_smoothing,
-                    spare_no_letter=reject and args.spare_no_letter)
+    head_config = HeadConfig(
+        len(classes),
+        use_landmarks=not args.no_landmarks,
+        image_branch=args.image_branch,
+        image_dropout=args.image_dropout,
+        hand_shape=not args.plain_landmarks,
+        shape_depth=not args.flat_hand_shape,
+        no_letter_offset=args.no_letter_offset if reject else 0.0,
+    )
+    fit = FitConfig(
+        epochs=args.epochs,
+        lr=args.lr,
+        seed=args.seed,
+        label_smoothing=args.label_smoothing,
+        spare_no_letter=reject and args.spare_no_letter,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     names = [dataset_name(d) for d in args.data]
     if args.cv:
         about = {"label_fixes": not args.published_labels, "data": [str(d) for d in args.data]}
-        summary = cross_validate(data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out,
-                                 about)
+        summary = cross_validate(data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about)
         print(json.dumps(summary))
     else:
-        info = {"created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "data": names,
-                "fit": fit.to_dict(), "views": args.views, "other_views": args.other_views,
-                "augment": augment.to_dict(), "seed": args.seed, "device": device.type}
-        train_and_save(data, first, classes, head_config, fit, device, backbone.cpu(), preprocess, args.val_fraction,
-                       args.out, args.checkpoint or args.out / "asl_letters.pt", info)
+        info = {
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "data": names,
+            "fit": fit.to_dict(),
+            "views": args.views,
+            "other_views": args.other_views,
+            "augment": augment.to_dict(),
+            "seed": args.seed,
+            "device": device.type,
+        }
+        train_and_save(
+            data,
+            first,
+            classes,
+            head_config,
+            fit,
+            device,
+            backbone.cpu(),
+            preprocess,
+            args.val_fraction,
+            args.out,
+            args.checkpoint or args.out / "asl_letters.pt",
+            info,
+        )
     log.info("done in %.0f s", time.time() - started)
     return 0
 

@@ -1,4 +1,5 @@
 """Training-time variation that imitates webcam conditions, applied through the one model-input path."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -27,8 +28,9 @@ class Augment:
     def to_dict(self) -> dict:
         return asdict(self)
 
-    def __call__(self, preprocess: Preprocess, image: np.ndarray, landmarks: np.ndarray,
-                 rng: np.random.Generator) -> ModelInput:
+    def __call__(
+        self, preprocess: Preprocess, image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
+    ) -> ModelInput:
         """One augmented model input of the hand: the box moved and scaled, the crop turned and maybe mirrored,
         then its pixels changed (before hand focus, as a camera would have)."""
         box = hand_box(landmarks, preprocess.margin)
@@ -49,7 +51,7 @@ class Augment:
             if rng.random() < 0.5:
                 img = cv2.GaussianBlur(img, (k, k), 0)
             else:
-                kernel = np.zeros((k, k), np.float32)
+                kernel: np.ndarray = np.zeros((k, k), np.float32)
                 kernel[k // 2] = 1.0 / k
                 centre = (k / 2 - 0.5, k / 2 - 0.5)
                 kernel = cv2.warpAffine(kernel, cv2.getRotationMatrix2D(centre, rng.uniform(0, 180), 1), (k, k))

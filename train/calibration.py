@@ -5,6 +5,7 @@ and is held near it by an L2 pull towards the base weights (L2-SP): the signer's
 boundaries where this signer differs, everything else stays where the base model had it. Each shot is used
 as a clean crop plus augmented views, exactly as in training.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,6 +20,7 @@ from torch import nn
 
 from core.errors import AslError
 from model.checkpoint import Checkpoint
+from model.network import LetterHead
 from train.augment import Augment
 from train.features import embed, views_of
 
@@ -51,15 +53,16 @@ def check_shots(shots: list[Shot], classes: list[str]) -> Counter:
     unknown = sorted(set(counts) - set(classes))
     if unknown:
         raise CalibrationError(f"the model does not know {', '.join(unknown)}: it knows {', '.join(classes)}")
-    few = sorted(l for l, n in counts.items() if n < MIN_SHOTS)
+    few = sorted(letter for letter, n in counts.items() if n < MIN_SHOTS)
     if not shots or few:
-        raise CalibrationError(f"too few shots ({', '.join(f'{l}: {counts[l]}' for l in few) or 'none'}): "
-                               f"calibration needs at least {MIN_SHOTS} per letter")
+        listed = ", ".join(f"{letter}: {counts[letter]}" for letter in few) or "none"
+        raise CalibrationError(f"too few shots ({listed}): calibration needs at least {MIN_SHOTS} per letter")
     return counts
 
 
-def calibrate(base: Checkpoint, shots: list[Shot], settings: CalibrationSettings = CalibrationSettings(),
-              signer: str = "") -> Checkpoint:
+def calibrate(
+    base: Checkpoint, shots: list[Shot], settings: CalibrationSettings = CalibrationSettings(), signer: str = ""
+) -> Checkpoint:
     """A new checkpoint whose head is fine-tuned on ``shots``; backbone, classes and preprocessing unchanged."""
     counts = check_shots(shots, base.classes)
     inputs, labels = [], []
@@ -68,19 +71,24 @@ def calibrate(base: Checkpoint, shots: list[Shot], settings: CalibrationSettings
         inputs += views
         labels += [base.classes.index(shot.label)] * len(views)
     backbone = base.net.backbone.cpu()
-    feats, lms = zip(*(embed(backbone, base.preprocess, inputs[i:i + 64]) for i in range(0, len(inputs), 64)))
+    feats, lms = zip(*(embed(backbone, base.preprocess, inputs[i : i + 64]) for i in range(0, len(inputs), 64)))
     x, lm, y = torch.cat(feats).float(), torch.cat(lms), torch.tensor(labels)
     head = fine_tune(base.net.head, x, lm, y, settings)
     net = copy.deepcopy(base.net).cpu()
     net.head = head
     info = dict(base.info)
-    info["calibration"] = {"signer": signer, "shots": dict(counts), "settings": settings.__dict__,
-                           "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    info["calibration"] = {
+        "signer": signer,
+        "shots": dict(counts),
+        "settings": settings.__dict__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
     return replace(base, net=net, info=info)
 
 
-def fine_tune(base_head: nn.Module, x: torch.Tensor, lm: torch.Tensor, y: torch.Tensor,
-              settings: CalibrationSettings) -> nn.Module:
+def fine_tune(
+    base_head: LetterHead, x: torch.Tensor, lm: torch.Tensor, y: torch.Tensor, settings: CalibrationSettings
+) -> LetterHead:
     torch.manual_seed(settings.seed)
     head = copy.deepcopy(base_head).cpu().train()
     anchor = [p.detach().clone() for p in head.parameters()]
@@ -93,4 +101,3 @@ def fine_tune(base_head: nn.Module, x: torch.Tensor, lm: torch.Tensor, y: torch.
             loss.backward()
             opt.step()
     return head.eval()
-

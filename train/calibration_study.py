@@ -5,6 +5,7 @@ For each signer of the first --data folder in turn: a base head is trained on ev
 letter (file-name order), and both are scored on the signer's remaining photos. Prints one line per signer
 and, last, one JSON object: mean change, worst signer, and the share of the base model's errors fixed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -12,6 +13,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,10 +32,18 @@ log = logging.getLogger("train.calibration_study")
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train.calibration_study", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", nargs="+", type=Path, required=True,
-                   help="first folder: the signers to hold out one by one; all folders train the base")
+    p = argparse.ArgumentParser(
+        prog="python -m train.calibration_study",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data",
+        nargs="+",
+        type=Path,
+        required=True,
+        help="first folder: the signers to hold out one by one; all folders train the base",
+    )
     p.add_argument("--shots", type=int, default=3, help="calibration photos per letter (default 3)")
     p.add_argument("--recipe", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint whose head and fit to copy")
     args = p.parse_args(argv)
@@ -55,14 +65,14 @@ def study(args: argparse.Namespace) -> dict:
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
     data = FeatureSet.concat(compute_folder_features(per_dir, backbone, preprocess, Augment(), views, other_views))
-    hands = dict(zip(per_dir[0], detect_hands(per_dir[0])))
+    hands = {s: h for s, h in zip(per_dir[0], detect_hands(per_dir[0])) if h is not None}  # rows have one
     rows = []
     for signer in sorted({s.signer for s in per_dir[0]}):
         mine = [i for i, s in enumerate(data.samples) if s.signer == signer and s.letter in classes]
         by_letter: dict[str, list[int]] = {}
         for i in sorted(mine, key=lambda i: data.samples[i].path.name):
             by_letter.setdefault(data.samples[i].letter, []).append(i)
-        shot_rows = [i for group in by_letter.values() for i in group[:args.shots]]
+        shot_rows = [i for group in by_letter.values() for i in group[: args.shots]]
         test_rows = [i for i in mine if i not in shot_rows]
         if not test_rows or any(len(g) <= args.shots for g in by_letter.values()):
             log.info("%s: fewer than %d photos for some letter, skipped", signer, args.shots + 1)
@@ -70,29 +80,42 @@ def study(args: argparse.Namespace) -> dict:
         train_rows = [i for i, s in enumerate(data.samples) if s.signer != signer]
         head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes))
         base = Checkpoint(LetterNet(backbone, head), classes, preprocess, {})
-        shots = [Shot(read_image(data.samples[i].path), hands[data.samples[i]], data.samples[i].letter)
-                 for i in shot_rows]
+        shots = [
+            Shot(read_image(data.samples[i].path), hands[data.samples[i]], data.samples[i].letter) for i in shot_rows
+        ]
         personal = calibrate(base, shots, CalibrationSettings(), signer)
         test = make_split(data, test_rows, classes)
         before = (predict_logits(head, test).argmax(1) == test.labels).numpy()
         after = (predict_logits(personal.net.head, test).argmax(1) == test.labels).numpy()
-        row = {"signer": signer, "photos": len(test_rows), "before": round(float(before.mean()), 4),
-               "after": round(float(after.mean()), 4), "base_errors": int((~before).sum()),
-               "fixed": int((~before & after).sum()), "broken": int((before & ~after).sum())}
-        log.info("%(signer)s: %(photos)d photos, accuracy %(before).2f%% -> %(after).2f%%, "
-                 "fixed %(fixed)d of %(base_errors)d errors, broke %(broken)d",
-                 {**row, "before": 100 * row["before"], "after": 100 * row["after"]})
+        row: dict[str, Any] = {
+            "signer": signer,
+            "photos": len(test_rows),
+            "before": round(float(before.mean()), 4),
+            "after": round(float(after.mean()), 4),
+            "base_errors": int((~before).sum()),
+            "fixed": int((~before & after).sum()),
+            "broken": int((before & ~after).sum()),
+        }
+        log.info(
+            "%(signer)s: %(photos)d photos, accuracy %(before).2f%% -> %(after).2f%%, "
+            "fixed %(fixed)d of %(base_errors)d errors, broke %(broken)d",
+            {**row, "before": 100 * row["before"], "after": 100 * row["after"]},
+        )
         rows.append(row)
     if not rows:
         raise DatasetError(f"no signer in {args.data[0]} has more than {args.shots} photos of every letter")
     change = [r["after"] - r["before"] for r in rows]
     errors = sum(r["base_errors"] for r in rows)
-    return {"shots": args.shots, "signers": rows, "mean_before": round(float(np.mean([r["before"] for r in rows])), 4),
-            "mean_after": round(float(np.mean([r["after"] for r in rows])), 4),
-            "mean_change": round(float(np.mean(change)), 4),
-            "worst_signer": min(rows, key=lambda r: r["after"] - r["before"])["signer"],
-            "worst_change": round(float(min(change)), 4),
-            "errors_fixed_share": round(sum(r["fixed"] for r in rows) / errors, 4) if errors else None}
+    return {
+        "shots": args.shots,
+        "signers": rows,
+        "mean_before": round(float(np.mean([r["before"] for r in rows])), 4),
+        "mean_after": round(float(np.mean([r["after"] for r in rows])), 4),
+        "mean_change": round(float(np.mean(change)), 4),
+        "worst_signer": min(rows, key=lambda r: r["after"] - r["before"])["signer"],
+        "worst_change": round(float(min(change)), 4),
+        "errors_fixed_share": round(sum(r["fixed"] for r in rows) / errors, 4) if errors else None,
+    }
 
 
 if __name__ == "__main__":

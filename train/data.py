@@ -6,6 +6,7 @@ the file name up to its first underscore (``100_A_1.jpg`` -> ``100``, massey's `
 Signers are namespaced by the dataset folder's name, so two datasets never share one. Files beside the letter
 folders (README, manifest.csv) are ignored.
 """
+
 from __future__ import annotations
 
 import csv

@@ -4,6 +4,7 @@ The live hand detection and crop run on every image, tight hand photos and whole
 no hand is found count as wrong. Folders of letters the model does not know measure rejection: the share
 given no letter (no-letter class, or no hand). The last output line is one JSON object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,36 +34,44 @@ def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> 
     samples = discover(data)
     hands = detect_hands(samples)
     predicted: list[str] = [NO_HAND] * len(samples)
-    found = [i for i, h in enumerate(hands) if h is not None]
+    found = [(i, h) for i, h in enumerate(hands) if h is not None]
     for start in tqdm(range(0, len(found), batch_size), desc="classifying", unit="batch", leave=False):
-        rows = found[start:start + batch_size]
-        inputs = [classifier.prepare(read_image(samples[i].path), hands[i]) for i in rows]
-        for i, p in zip(rows, classifier.predict(inputs)):
-            predicted[i] = p.label
+        rows = found[start : start + batch_size]
+        inputs = [classifier.prepare(read_image(samples[i].path), hand) for i, hand in rows]
+        for (i, _), prediction in zip(rows, classifier.predict(inputs)):
+            predicted[i] = prediction.label
     known = set(classifier.classes) - {NO_LETTER}
     rows_labels = sorted({s.letter for s in samples})
     cols = list(classifier.classes) + [NO_HAND]
     cm = np.zeros((len(rows_labels), len(cols)), dtype=np.int64)
-    for s, p in zip(samples, predicted):
-        cm[rows_labels.index(s.letter), cols.index(p)] += 1
+    for s, label in zip(samples, predicted):
+        cm[rows_labels.index(s.letter), cols.index(label)] += 1
     known_idx = [i for i, s in enumerate(samples) if s.letter in known]
     other_idx = [i for i, s in enumerate(samples) if s.letter not in known]
     metrics = {
-        "data": str(data), "images": len(known_idx),
+        "data": str(data),
+        "images": len(known_idx),
         "hands_found": sum(hands[i] is not None for i in known_idx),
-        "accuracy": (round(sum(predicted[i] == samples[i].letter for i in known_idx) / len(known_idx), 4)
-                     if known_idx else None),
+        "accuracy": (
+            round(sum(predicted[i] == samples[i].letter for i in known_idx) / len(known_idx), 4) if known_idx else None
+        ),
         "per_letter": per_letter_scores([s.letter for s in samples], predicted, known),
         "other_images": len(other_idx),
-        "rejection_rate": (round(sum(predicted[i] in (NO_LETTER, NO_HAND) for i in other_idx) / len(other_idx), 4)
-                           if other_idx else None),
+        "rejection_rate": (
+            round(sum(predicted[i] in (NO_LETTER, NO_HAND) for i in other_idx) / len(other_idx), 4)
+            if other_idx
+            else None
+        ),
     }
     return metrics, cm, rows_labels, cols
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train.evaluate", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m train.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("--data", type=Path, required=True, help="folder with one sub-folder of images per letter")
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--confusion", type=Path, metavar="OUT.png", help="write a confusion-matrix picture")
@@ -77,9 +86,14 @@ def run(args: argparse.Namespace) -> int:
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     metrics, cm, rows, cols = evaluate(args.data, classifier)
     metrics["model"] = str(args.model)
-    log.info("%d images of known letters, hand found in %d, accuracy %s; %d of other letters, rejection %s",
-             metrics["images"], metrics["hands_found"], metrics["accuracy"], metrics["other_images"],
-             metrics["rejection_rate"])
+    log.info(
+        "%d images of known letters, hand found in %d, accuracy %s; %d of other letters, rejection %s",
+        metrics["images"],
+        metrics["hands_found"],
+        metrics["accuracy"],
+        metrics["other_images"],
+        metrics["rejection_rate"],
+    )
     print(json.dumps(metrics), flush=True)  # before the picture: the numbers survive a failed plot
     if args.confusion:
         title = f"{Path(args.data).name}: accuracy {metrics['accuracy'] or 0:.2%}"

@@ -2,6 +2,7 @@
 train, score on held-out signers and save. The other tools that train (the calibration study, the tests) call
 these functions too.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,14 +52,26 @@ def choose_classes(per_dir: list[list[Sample]], letters: list[str], reject: bool
     return letters + ([NO_LETTER] if reject and found - set(letters) else [])
 
 
-def gather_features(dirs: list[Path], per_dir: list[list[Sample]], backbone: torch.nn.Module,
-                    preprocess: Preprocess, augment: Augment, views: int, other_views: int,
-                    seed: int) -> tuple[FeatureSet, set[str]]:
+def gather_features(
+    dirs: list[Path],
+    per_dir: list[list[Sample]],
+    backbone: torch.nn.Module,
+    preprocess: Preprocess,
+    augment: Augment,
+    views: int,
+    other_views: int,
+    seed: int,
+) -> tuple[FeatureSet, set[str]]:
     """All folders' features as one set, and the signers of the first folder (the ones judged)."""
     sets = compute_folder_features(per_dir, backbone, preprocess, augment, views, other_views, seed)
     for d, samples, fs in zip(dirs, per_dir, sets):
-        log.info("%s: %d images, hand found in %d, not found in %d", dataset_name(d), len(samples),
-                 len(fs.samples), len(fs.missing))
+        log.info(
+            "%s: %d images, hand found in %d, not found in %d",
+            dataset_name(d),
+            len(samples),
+            len(fs.samples),
+            len(fs.missing),
+        )
     return FeatureSet.concat(sets), {s.signer for s in per_dir[0]}
 
 
@@ -71,9 +84,13 @@ def class_index(classes: list[str], letter: str) -> int | None:
 def make_split(fs: FeatureSet, rows: list[int], classes: list[str]) -> Split:
     labels = [class_index(classes, fs.samples[r].letter) for r in rows]
     keep = [r for r, y in zip(rows, labels) if y is not None]
-    return Split(fs.features[keep], fs.landmarks[keep],
-                 torch.tensor([y for y in labels if y is not None], dtype=torch.long),
-                 None if fs.views is None else fs.views[keep], [fs.samples[r].letter for r in keep])
+    return Split(
+        fs.features[keep],
+        fs.landmarks[keep],
+        torch.tensor([y for y in labels if y is not None], dtype=torch.long),
+        None if fs.views is None else fs.views[keep],
+        [fs.samples[r].letter for r in keep],
+    )
 
 
 def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[int], list[Sample]]:
@@ -83,8 +100,18 @@ def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[
     return train_rows, test_rows, missing
 
 
-def cross_validate(data: FeatureSet, first: set[str], classes: list[str], head_config: HeadConfig, fit: FitConfig,
-                   device: torch.device, folds: int, repeats: int, out: Path, about: dict) -> dict:
+def cross_validate(
+    data: FeatureSet,
+    first: set[str],
+    classes: list[str],
+    head_config: HeadConfig,
+    fit: FitConfig,
+    device: torch.device,
+    folds: int,
+    repeats: int,
+    out: Path,
+    about: dict,
+) -> dict:
     """Signer-grouped ``folds``-fold CV over the signers of the first folder (the others always train), ``repeats``
     heads a fold; writes ``cv.json`` (``about`` merged in) and ``cv_confusion.png`` and returns the summary."""
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
@@ -101,34 +128,53 @@ def cross_validate(data: FeatureSet, first: set[str], classes: list[str], head_c
             held.append((logits, test.labels, missing))
             letters += (test.letters or []) + missed
             predicted += [classes[c] for c in logits.argmax(1).tolist()] + [NO_HAND] * len(missed)
-            log.info("fold %d/%d%s: %d signers, %d images, accuracy %.4f", k + 1, folds,
-                     f", repeat {repeat + 1}/{repeats}" if repeats > 1 else "", len(test_signers),
-                     r["images"], r["accuracy"])
+            log.info(
+                "fold %d/%d%s: %d signers, %d images, accuracy %.4f",
+                k + 1,
+                folds,
+                f", repeat {repeat + 1}/{repeats}" if repeats > 1 else "",
+                len(test_signers),
+                r["images"],
+                r["accuracy"],
+            )
             results.append(r)
     runs = np.array([r["accuracy"] for r in results]).reshape(-1, repeats)
     accs = runs.mean(axis=1)  # per fold, over its repeats
-    summary = {"folds": folds, "classes": classes, "head": head_config.to_dict(), **about,
-               "fold_accuracy": accs.round(4).tolist(), "mean_accuracy": float(accs.mean()),
-               "std_accuracy": float(accs.std(ddof=1))}
+    summary = {
+        "folds": folds,
+        "classes": classes,
+        "head": head_config.to_dict(),
+        **about,
+        "fold_accuracy": accs.round(4).tolist(),
+        "mean_accuracy": float(accs.mean()),
+        "std_accuracy": float(accs.std(ddof=1)),
+    }
     if repeats > 1:
         per_repeat = runs.mean(axis=0)
         summary["repeat_accuracy"] = per_repeat.round(4).tolist()
         log.info("mean accuracy of each repeat: %s", " ".join(f"{100 * a:.2f}%" for a in per_repeat))
     summary["per_letter"] = per_letter_scores(letters, predicted, set(classes) - {NO_LETTER})
-    log.info("per letter, all folds (other letters: given no letter): %s",
-             " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()))
+    log.info(
+        "per letter, all folds (other letters: given no letter): %s",
+        " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()),
+    )
     rejections = [r["rejection_rate"] for r in results if "rejection_rate" in r]
     if rejections:
         summary["mean_rejection_rate"] = float(np.mean(rejections))
         log.info("held-out other letters given no letter: %.2f%%", 100 * summary["mean_rejection_rate"])
     if NO_LETTER in classes:
         summary["no_letter_offsets"] = offset_sweep(held, classes, head_config.no_letter_offset)
-    log.info("cross-validation: mean accuracy %.2f%% (std %.2f, min %.2f%%)", 100 * accs.mean(),
-             100 * accs.std(ddof=1), 100 * accs.min())
+    log.info(
+        "cross-validation: mean accuracy %.2f%% (std %.2f, min %.2f%%)",
+        100 * accs.mean(),
+        100 * accs.std(ddof=1),
+        100 * accs.min(),
+    )
     (out / "cv.json").write_text(json.dumps(summary, indent=2))
     cm = np.sum([r["confusion"] for r in results], axis=0)
-    plot_confusion(cm, classes, classes, out / "cv_confusion.png",
-                   f"{folds}-fold signer CV, mean accuracy {accs.mean():.2%}")
+    plot_confusion(
+        cm, classes, classes, out / "cv_confusion.png", f"{folds}-fold signer CV, mean accuracy {accs.mean():.2%}"
+    )
     return summary
 
 
@@ -139,15 +185,23 @@ def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[
     for offset in OFFSETS:
         shift = torch.zeros(len(classes))
         shift[-1] = trained_offset - offset
-        folds = [score_logits(logits + shift, labels, missing, classes, with_confusion=False)
-                 for logits, labels, missing in held]
-        row = {"offset": offset if np.isfinite(offset) else "never",
-               "accuracy": round(float(np.mean([f["accuracy"] for f in folds])), 4)}
+        folds = [
+            score_logits(logits + shift, labels, missing, classes, with_confusion=False)
+            for logits, labels, missing in held
+        ]
+        row = {
+            "offset": offset if np.isfinite(offset) else "never",
+            "accuracy": round(float(np.mean([f["accuracy"] for f in folds])), 4),
+        }
         if all("rejection_rate" in f for f in folds):
             row["rejection_rate"] = round(float(np.mean([f["rejection_rate"] for f in folds])), 4)
         rows.append(row)
-        log.info("no-letter offset %s: accuracy %.2f%%%s", row["offset"], 100 * row["accuracy"],
-                 f", rejection {100 * row['rejection_rate']:.2f}%" if "rejection_rate" in row else "")
+        log.info(
+            "no-letter offset %s: accuracy %.2f%%%s",
+            row["offset"],
+            100 * row["accuracy"],
+            f", rejection {100 * row['rejection_rate']:.2f}%" if "rejection_rate" in row else "",
+        )
     return rows
 
 
@@ -156,9 +210,20 @@ def score(head: LetterHead, fs: FeatureSet, rows: list[int], missing: list[Sampl
     return score_logits(predict_logits(head, split), split.labels, missing, classes)
 
 
-def train_and_save(data: FeatureSet, first: set[str], classes: list[str], head_config: HeadConfig, fit: FitConfig,
-                   device: torch.device, backbone: torch.nn.Module, preprocess: Preprocess, val_fraction: float,
-                   out: Path, checkpoint: Path, info: dict) -> dict:
+def train_and_save(
+    data: FeatureSet,
+    first: set[str],
+    classes: list[str],
+    head_config: HeadConfig,
+    fit: FitConfig,
+    device: torch.device,
+    backbone: torch.nn.Module,
+    preprocess: Preprocess,
+    val_fraction: float,
+    out: Path,
+    checkpoint: Path,
+    info: dict,
+) -> dict:
     """Train on all but ``val_fraction`` of the first folder's signers, score those, and write the checkpoint
     (``info`` and the metrics inside), ``metrics.json``, ``curves.png`` and ``confusion.png``; returns the metrics."""
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
@@ -168,17 +233,27 @@ def train_and_save(data: FeatureSet, first: set[str], classes: list[str], head_c
     val_split = make_split(data, val_rows, classes) if val_rows else None
     head, history = fit_head(head_config, fit, make_split(data, train_rows, classes), val_split, device=device)
     plot_curves(history, out / "curves.png")
-    metrics: dict = {"classes": classes, "train_images": len(train_rows),
-                     "hands_not_found": {name: sum(1 for s in data.missing if s.signer.startswith(name + "/"))
-                                         for name in info["data"]},
-                     "last_epoch": history[-1]}
+    metrics: dict = {
+        "classes": classes,
+        "train_images": len(train_rows),
+        "hands_not_found": {
+            name: sum(1 for s in data.missing if s.signer.startswith(name + "/")) for name in info["data"]
+        },
+        "last_epoch": history[-1],
+    }
     if val_rows:
         val = score(head, data, val_rows, val_missing, classes)
         metrics["validation"] = {"signers": sorted(val_signers), **val}
-        plot_confusion(np.array(val["confusion"]), classes, classes, out / "confusion.png",
-                       f"held-out signers ({len(val_signers)}), accuracy {val['accuracy']:.2%}")
+        plot_confusion(
+            np.array(val["confusion"]),
+            classes,
+            classes,
+            out / "confusion.png",
+            f"held-out signers ({len(val_signers)}), accuracy {val['accuracy']:.2%}",
+        )
         log.info("validation on %d held-out signers: accuracy %.2f%%", len(val_signers), 100 * val["accuracy"])
-    save_checkpoint(checkpoint, Checkpoint(LetterNet(backbone, head), classes, preprocess, {**info, "metrics": metrics}))
+    model = Checkpoint(LetterNet(backbone, head), classes, preprocess, {**info, "metrics": metrics})
+    save_checkpoint(checkpoint, model)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     log.info("wrote %s, %s", checkpoint, out / "metrics.json")
     return metrics

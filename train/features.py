@@ -6,6 +6,7 @@ features in seconds per epoch. The cache key covers the image files, the hands f
 the augmentation, the preprocessing and the backbone weights, so a change to any of them recomputes instead of
 reusing stale data.
 """
+
 from __future__ import annotations
 
 import functools
@@ -43,21 +44,29 @@ class FeatureSet:
     views: torch.Tensor | None = None  # (N,) views of each row that are real, the rest padding; None: all V
 
     @staticmethod
-    def concat(sets: list["FeatureSet"]) -> "FeatureSet":
+    def concat(sets: list[FeatureSet]) -> FeatureSet:
         """One set of rows; sets with fewer views than the most are padded with zeros, counted in ``views``."""
         most = max(fs.features.shape[1] for fs in sets)
         if all(fs.features.shape[1] == most and fs.views is None for fs in sets):
             views = None
         else:
-            views = torch.cat([fs.views if fs.views is not None else torch.full((len(fs.samples),),
-                               fs.features.shape[1]) for fs in sets])
+            views = torch.cat(
+                [
+                    fs.views if fs.views is not None else torch.full((len(fs.samples),), fs.features.shape[1])
+                    for fs in sets
+                ]
+            )
 
         def padded(t: torch.Tensor) -> torch.Tensor:
             return torch.cat([t, t.new_zeros(len(t), most - t.shape[1], *t.shape[2:])], dim=1)
 
-        return FeatureSet([s for fs in sets for s in fs.samples], torch.cat([padded(fs.features) for fs in sets]),
-                          torch.cat([padded(fs.landmarks) for fs in sets]), [s for fs in sets for s in fs.missing],
-                          views)
+        return FeatureSet(
+            [s for fs in sets for s in fs.samples],
+            torch.cat([padded(fs.features) for fs in sets]),
+            torch.cat([padded(fs.landmarks) for fs in sets]),
+            [s for fs in sets for s in fs.missing],
+            views,
+        )
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -78,13 +87,14 @@ def _file_key(path: Path) -> str:
         raise DatasetError(f"cannot read image {path}: {exc.strerror}") from None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _digest(path: Path, size: int, mtime_ns: int) -> str:  # size and mtime: a file changed since is read again
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
-def detect_hands(samples: list[Sample], cache_dir: Path = DEFAULT_CACHE,
-                 workers: int | None = None) -> list[np.ndarray | None]:
+def detect_hands(
+    samples: list[Sample], cache_dir: Path = DEFAULT_CACHE, workers: int | None = None
+) -> list[np.ndarray | None]:
     """Landmarks (21, 3) of the hand in each photo, or None; detections are cached per file.
 
     Photos not in the cache are shared among ``workers`` processes (default: one per core, at most 4). MediaPipe
@@ -120,7 +130,7 @@ def _usable_cores() -> int:
 
 def _find_in_chunks(paths: list[Path], workers: int) -> Iterator[list[list | None]]:
     """Cache entries of the photos, a chunk at a time, in order."""
-    chunks = [paths[i:i + FIND_CHUNK] for i in range(0, len(paths), FIND_CHUNK)]
+    chunks = [paths[i : i + FIND_CHUNK] for i in range(0, len(paths), FIND_CHUNK)]
     if workers == 1:
         with PhotoHandFinder() as finder:
             for chunk in chunks:
@@ -137,6 +147,7 @@ def _start_worker() -> None:
 
 
 def _worker_find_hands(paths: list[Path]) -> list[list | None]:
+    assert _worker_finder is not None, "_start_worker runs first in every worker"
     return _find_hands(_worker_finder, paths)
 
 
@@ -146,8 +157,9 @@ def _find_hands(finder: PhotoHandFinder, paths: list[Path]) -> list[list | None]
     return [None if h is None else h.landmarks.round(2).tolist() for h in hands]
 
 
-def views_of(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int,
-             seed: list[int]) -> list[ModelInput]:
+def views_of(
+    image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int, seed: list[int]
+) -> list[ModelInput]:
     """The clean model input of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
     inputs = [preprocess.prepare(image, landmarks)]
     inputs += [augment(preprocess, image, landmarks, np.random.default_rng([*seed, v])) for v in range(1, views)]
@@ -155,8 +167,9 @@ def views_of(image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, a
 
 
 @torch.inference_mode()
-def embed(backbone: torch.nn.Module, preprocess: Preprocess,
-          inputs: list[ModelInput]) -> tuple[torch.Tensor, torch.Tensor]:
+def embed(
+    backbone: torch.nn.Module, preprocess: Preprocess, inputs: list[ModelInput]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Backbone features (float16) and landmark features of a batch of model inputs."""
     device = next(backbone.parameters()).device
     images, landmarks = preprocess.tensors(inputs)
@@ -171,20 +184,44 @@ def backbone_digest(backbone: torch.nn.Module) -> str:
     return h.hexdigest()[:12]
 
 
-def _features_key(samples: list[Sample], hands: list[np.ndarray | None], backbone: torch.nn.Module,
-                  preprocess: Preprocess, augment: Augment, views: int, seed: int) -> str:
+def _features_key(
+    samples: list[Sample],
+    hands: list[np.ndarray | None],
+    backbone: torch.nn.Module,
+    preprocess: Preprocess,
+    augment: Augment,
+    views: int,
+    seed: int,
+) -> str:
     """Everything the cached features of ``samples`` depend on, hashed."""
-    key = hashlib.sha1(json.dumps([[_file_key(s.path) for s in samples], views, seed, augment.to_dict(),
-                                   preprocess.to_dict(), backbone_digest(backbone)]).encode())
+    key = hashlib.sha1(
+        json.dumps(
+            [
+                [_file_key(s.path) for s in samples],
+                views,
+                seed,
+                augment.to_dict(),
+                preprocess.to_dict(),
+                backbone_digest(backbone),
+            ]
+        ).encode()
+    )
     for h in hands:
         key.update(b"-" if h is None else h.tobytes())
     return key.hexdigest()[:16]
 
 
 @torch.inference_mode()
-def compute_features(samples: list[Sample], backbone: torch.nn.Module, preprocess: Preprocess,
-                     augment: Augment, views: int, seed: int = 0, cache_dir: Path = DEFAULT_CACHE,
-                     batch_size: int = 64) -> FeatureSet:
+def compute_features(
+    samples: list[Sample],
+    backbone: torch.nn.Module,
+    preprocess: Preprocess,
+    augment: Augment,
+    views: int,
+    seed: int = 0,
+    cache_dir: Path = DEFAULT_CACHE,
+    batch_size: int = 64,
+) -> FeatureSet:
     """Clean plus ``views - 1`` augmented crops of every sample whose hand is found, through the backbone."""
     hands = detect_hands(samples, cache_dir)
     found = [i for i, h in enumerate(hands) if h is not None]
@@ -201,19 +238,29 @@ def compute_features(samples: list[Sample], backbone: torch.nn.Module, preproces
         rows = range(start, min(start + rows_per_batch, len(found)))
         inputs = []
         for row in rows:
-            i = found[row]
-            inputs += views_of(read_image(samples[i].path), hands[i], preprocess, augment, views, seed=[seed, i])
+            i, hand = found[row], hands[found[row]]
+            assert hand is not None  # found lists the samples with a hand
+            inputs += views_of(read_image(samples[i].path), hand, preprocess, augment, views, seed=[seed, i])
         out, lms = embed(backbone, preprocess, inputs)
-        features[rows.start:rows.stop] = out.view(len(rows), views, *out.shape[1:])
-        landmarks[rows.start:rows.stop] = lms.view(len(rows), views, -1)
+        features[rows.start : rows.stop] = out.view(len(rows), views, *out.shape[1:])
+        landmarks[rows.start : rows.stop] = lms.view(len(rows), views, -1)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"features": features, "landmarks": landmarks}, path)
     return FeatureSet([samples[i] for i in found], features, landmarks, missing)
 
 
-def compute_folder_features(per_dir: list[list[Sample]], backbone: torch.nn.Module, preprocess: Preprocess,
-                            augment: Augment, views: int, other_views: int, seed: int = 0) -> list[FeatureSet]:
+def compute_folder_features(
+    per_dir: list[list[Sample]],
+    backbone: torch.nn.Module,
+    preprocess: Preprocess,
+    augment: Augment,
+    views: int,
+    other_views: int,
+    seed: int = 0,
+) -> list[FeatureSet]:
     """Features of each dataset folder: ``views`` crops per image of the first (the signers learned and judged),
     ``other_views`` of the others, which teach other letters and scenes and need fewer (README)."""
-    return [compute_features(samples, backbone, preprocess, augment, views if k == 0 else other_views, seed)
-            for k, samples in enumerate(per_dir)]
+    return [
+        compute_features(samples, backbone, preprocess, augment, views if k == 0 else other_views, seed)
+        for k, samples in enumerate(per_dir)
+    ]

@@ -1,4 +1,5 @@
 """Training the head on cached backbone features."""
+
 from __future__ import annotations
 
 import logging
@@ -27,7 +28,7 @@ class FitConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "FitConfig":
+    def from_dict(cls, d: dict) -> FitConfig:
         """The settings stored in a checkpoint, of this version or an older one (renamed keys are mapped, keys
         this version does not know are left out)."""
         d = dict(d)
@@ -61,8 +62,14 @@ def smoothed_targets(num_classes: int, smoothing: float, spare_no_letter: bool) 
     return targets
 
 
-def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None = None,
-             init: LetterHead | None = None, device: torch.device | str = "cpu") -> tuple[LetterHead, list[dict]]:
+def fit_head(
+    config: HeadConfig,
+    fit: FitConfig,
+    train: Split,
+    val: Split | None = None,
+    init: LetterHead | None = None,
+    device: torch.device | str = "cpu",
+) -> tuple[LetterHead, list[dict]]:
     """Adam and cross-entropy over every view of every training sample; after each epoch, accuracy on the
     clean view of ``val``. ``init`` starts from an existing head (fine-tuning) instead of random weights.
     Trains on ``device`` (all training features are moved there: about 1 GB for the shipped recipe).
@@ -82,6 +89,7 @@ def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None
 
     def loss_fn(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # labels on the logits' device
         return nn.functional.cross_entropy(logits, targets.to(logits.device)[labels])
+
     gen = torch.Generator().manual_seed(fit.seed)
     history = []
     for epoch in tqdm(range(fit.epochs), desc="training head", unit="epoch", leave=False):
@@ -89,7 +97,7 @@ def fit_head(config: HeadConfig, fit: FitConfig, train: Split, val: Split | None
         order = real[torch.randperm(len(real), generator=gen)].to(device)  # drawn on the CPU: same on any device
         correct = loss_sum = torch.zeros((), device=device)  # summed on the device: no sync per batch
         for start in range(0, len(order), fit.batch_size):
-            idx = order[start:start + fit.batch_size]
+            idx = order[start : start + fit.batch_size]
             logits = head(x[idx].float(), lm[idx])
             loss = loss_fn(logits, y[idx])
             opt.zero_grad()
@@ -113,6 +121,8 @@ def predict_logits(head: LetterHead, split: Split, view: int = 0) -> torch.Tenso
     """Logits (on the CPU) of one view of every sample, computed wherever the head is."""
     head.eval()
     device = next(head.parameters()).device
-    out = [head(split.features[i:i + 512, view].to(device).float(), split.landmarks[i:i + 512, view].to(device))
-           for i in range(0, len(split.features), 512)]
+    out = [
+        head(split.features[i : i + 512, view].to(device).float(), split.landmarks[i : i + 512, view].to(device))
+        for i in range(0, len(split.features), 512)
+    ]
     return torch.cat(out).cpu() if out else torch.empty(0, head.config.num_classes)

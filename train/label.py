@@ -7,6 +7,7 @@ RECORDING.labels.csv on every change and loaded again next time.
 
 Headless: --labels RANGES --export DIR writes the labeled crops without a window.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,10 @@ class Recording:
     def check(self, ranges: list[Range]) -> None:
         for r in ranges:
             if r.last >= self.frame_count:
-                raise LabelError(f"labels point past the end: range {r.first}-{r.last}, but {self.path.name} "
-                                 f"has frames 0-{self.frame_count - 1}")
+                raise LabelError(
+                    f"labels point past the end: range {r.first}-{r.last}, but {self.path.name} "
+                    f"has frames 0-{self.frame_count - 1}"
+                )
 
     def close(self) -> None:
         self._cap.release()
@@ -135,7 +138,8 @@ class LabelWindow:
 
     def __init__(self, rec: Recording, ranges: list[Range], save_to: Path, preprocess: Preprocess) -> None:
         self.rec, self.ranges, self.save_to, self.preprocess = rec, ranges, save_to, preprocess
-        self.index, self.mark, self.playing = 0, None, False
+        self.index, self.playing = 0, False
+        self.mark: int | None = None  # where a range being labeled starts
         self.tracker = HandTracker(video=False)
 
     def run(self) -> None:
@@ -190,17 +194,19 @@ class LabelWindow:
         if landmarks is not None:
             model_input = self.preprocess.prepare(image, landmarks)
             side = min(h, w) // 3
-            view[10:10 + side, w - side - 10:w - 10] = cv2.resize(model_input.pixels, (side, side))
+            view[10 : 10 + side, w - side - 10 : w - 10] = cv2.resize(model_input.pixels, (side, side))
             x0, y0, x1, y1 = model_input.box.xyxy
             cv2.rectangle(view, (x0, y0), (x1, y1), (0, 220, 255), 2)
         s = max(min(w, h) / 720, 0.5)
         rec = self.rec.sidecar.get(self.index, {})
         pred = rec.get("prediction")
-        lines = [f"frame {self.index}/{self.rec.frame_count - 1}  label: {label_at(self.ranges, self.index) or '-'}"
-                 + (f"  (range from {self.mark})" if self.mark is not None else ""),
-                 f"recorded: {pred['label']} {pred['confidence']:.0%}" if pred else "recorded: -",
-                 f"stable letter: {rec.get('letter') or '-'}",
-                 ".,: step  <>: 10  space: play  [: mark  letter: label  -: none  bksp: erase  q: quit"]
+        lines = [
+            f"frame {self.index}/{self.rec.frame_count - 1}  label: {label_at(self.ranges, self.index) or '-'}"
+            + (f"  (range from {self.mark})" if self.mark is not None else ""),
+            f"recorded: {pred['label']} {pred['confidence']:.0%}" if pred else "recorded: -",
+            f"stable letter: {rec.get('letter') or '-'}",
+            ".,: step  <>: 10  space: play  [: mark  letter: label  -: none  bksp: erase  q: quit",
+        ]
         for i, line in enumerate(lines):
             y = int((30 + 28 * i) * s)
             cv2.putText(view, line, (10, y), cv2.FONT_HERSHEY_SIMPLEX, 0.7 * s, (0, 0, 0), 4, cv2.LINE_AA)
@@ -214,17 +220,19 @@ class LabelWindow:
         for r in self.ranges:
             x0, x1 = (int(f * w / self.rec.frame_count) for f in (r.first, r.last + 1))
             colour = (120, 120, 120) if r.label == NO_LETTER else (80, 200, 80)
-            bar[:, x0:max(x1, x0 + 1)] = colour
+            bar[:, x0 : max(x1, x0 + 1)] = colour
         bar[:, int(self.index * w / self.rec.frame_count)] = (0, 0, 255)
-        view[h - 16:h] = bar
+        view[h - 16 : h] = bar
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m train.label", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m train.label", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("recording", type=Path, help="a video recorded by run.py (--record, or key r)")
-    p.add_argument("--labels", help="label file or inline ranges like 40-109:A,110-131:none "
-                                    "(default: RECORDING.labels.csv)")
+    p.add_argument(
+        "--labels", help="label file or inline ranges like 40-109:A,110-131:none (default: RECORDING.labels.csv)"
+    )
     p.add_argument("--export", type=Path, metavar="DIR", help="write labeled crops to DIR/<letter>/ and exit")
     p.add_argument("--signer", help="signer name in exported file names (default: the recording's name)")
     p.add_argument("--every", type=int, default=1, help="export every N-th labeled frame (default 1)")
@@ -246,8 +254,10 @@ def run(args: argparse.Namespace) -> int:
         signer = (args.signer or args.recording.stem).replace("_", "-")
         counts = export(rec, ranges, args.export, signer, max(args.every, 1))
         missing = counts.pop("no hand")
-        print(f"exported {sum(counts.values())} crops to {args.export} "
-              f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); no hand in {missing}")
+        print(
+            f"exported {sum(counts.values())} crops to {args.export} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items())) or 'none'}); no hand in {missing}"
+        )
     else:
         from model.checkpoint import load_checkpoint
 

@@ -6,6 +6,7 @@
 
 The same ranges can be given inline on the command line: ``40-109:A,110-131:none``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

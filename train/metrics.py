@@ -3,6 +3,7 @@
 Known letters score by accuracy (a photo where no hand was found counts as wrong); letters the model does not
 know score by rejection, the share given no letter (the no-letter class, or no hand found).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -33,8 +34,9 @@ def per_letter_scores(letters: Sequence[str], predicted: Sequence[str], known: s
     return scores
 
 
-def score_logits(logits: torch.Tensor, labels: torch.Tensor, missing: list[Sample], classes: list[str],
-                 with_confusion: bool = True) -> dict:
+def score_logits(
+    logits: torch.Tensor, labels: torch.Tensor, missing: list[Sample], classes: list[str], with_confusion: bool = True
+) -> dict:
     """Accuracy on known letters (images with no hand found count as wrong) and, for other letters, the share
     given no letter; with a confusion matrix over the classes found."""
     pred = logits.argmax(1).numpy() if len(labels) else np.zeros(0, int)
@@ -42,8 +44,11 @@ def score_logits(logits: torch.Tensor, labels: torch.Tensor, missing: list[Sampl
     known = np.array([classes[t] != NO_LETTER for t in true], dtype=bool)
     missed_known = sum(1 for s in missing if s.letter in classes)
     n_known = int(known.sum()) + missed_known
-    result: dict = {"images": n_known, "hands_found": int(known.sum()),
-                    "accuracy": float((pred[known] == true[known]).sum() / n_known) if n_known else None}
+    result: dict = {
+        "images": n_known,
+        "hands_found": int(known.sum()),
+        "accuracy": float((pred[known] == true[known]).sum() / n_known) if n_known else None,
+    }
     others = ~known
     missed_other = sum(1 for s in missing if s.letter not in classes)
     if NO_LETTER in classes and (others.any() or missed_other):

@@ -1,4 +1,5 @@
 """Finding the hand in still photos, for training and evaluation: harder than the live tracker can afford to try."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -24,8 +25,12 @@ class PhotoHandFinder:
     """
 
     PADS = (0.0, 0.25, 0.5, 1.0)  # share of the photo's longer side added on every side, repeating edges
-    OTHER_PADS = ((cv2.BORDER_CONSTANT, 0.25), (cv2.BORDER_CONSTANT, 0.5), (cv2.BORDER_REFLECT, 0.5),
-                  (cv2.BORDER_CONSTANT, 1.0))
+    OTHER_PADS = (
+        (cv2.BORDER_CONSTANT, 0.25),
+        (cv2.BORDER_CONSTANT, 0.5),
+        (cv2.BORDER_REFLECT, 0.5),
+        (cv2.BORDER_CONSTANT, 1.0),
+    )
     CONFIDENCES = (0.5, 0.15)
 
     def __init__(self) -> None:
@@ -36,9 +41,11 @@ class PhotoHandFinder:
         """Groups of ways to show a photo, tried in this order, each group at every confidence: edge padding
         first (how most photos are found), then the others. Each makes (image, 2x3 matrix from photo to image
         coordinates) only when it is tried, so a photo found as it is costs no copies."""
-        return (tuple(_padded(cv2.BORDER_REPLICATE, share) for share in cls.PADS),
-                tuple(_padded(border, share) for border, share in cls.OTHER_PADS)
-                + (_turned(clockwise=True), _turned(clockwise=False)))
+        return (
+            tuple(_padded(cv2.BORDER_REPLICATE, share) for share in cls.PADS),
+            tuple(_padded(border, share) for border, share in cls.OTHER_PADS)
+            + (_turned(clockwise=True), _turned(clockwise=False)),
+        )
 
     def find(self, image_bgr: np.ndarray) -> Hand | None:
         for group in self.views():
@@ -57,7 +64,7 @@ class PhotoHandFinder:
         for tracker in self._trackers:
             tracker.close()
 
-    def __enter__(self) -> "PhotoHandFinder":
+    def __enter__(self) -> PhotoHandFinder:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -66,18 +73,22 @@ class PhotoHandFinder:
 
 def _padded(border: int, share: float) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The photo with ``share`` of its longer side added on every side (grey where the border is constant)."""
+
     def view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         p = int(round(share * max(image.shape[:2])))
         out = cv2.copyMakeBorder(image, p, p, p, p, border, value=(128, 128, 128)) if p else image
         return out, np.array([[1, 0, p], [0, 1, p]], np.float32)
+
     return view
 
 
 def _turned(clockwise: bool) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """The photo turned a quarter."""
+
     def view(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h, w = image.shape[:2]
         if clockwise:
             return cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE), np.array([[0, -1, h - 1], [1, 0, 0]], np.float32)
         return cv2.rotate(image, cv2.ROTATE_90_COUNTERCLOCKWISE), np.array([[0, 1, 0], [-1, 0, w - 1]], np.float32)
+
     return view

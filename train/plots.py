@@ -1,4 +1,5 @@
 """Pictures a person would rather look at than read: confusion matrix and training curves."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,7 @@ def plot_confusion(cm: np.ndarray, rows: list[str], cols: list[str], path: Path,
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
     for (r, c), n in np.ndenumerate(cm):
         if n:
-            ax.text(c, r, str(n), ha="center", va="center", fontsize=8,
-                    color="white" if share[r, c] > 0.5 else "black")
+            ax.text(c, r, str(n), ha="center", va="center", fontsize=8, color="white" if share[r, c] > 0.5 else "black")
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("predicted")

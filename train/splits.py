@@ -1,4 +1,5 @@
 """Splits by signer, never by image: the model is judged on people it has never seen."""
+
 from __future__ import annotations
 
 import random
@@ -31,5 +32,7 @@ def signer_holdout(samples: Sequence[Sample], fraction: float, seed: int = 0) ->
     """(train, held-out) index lists with about ``fraction`` of the signers held out (none when 0)."""
     signers = _shuffled_signers(samples, seed)
     held = set(signers[: round(fraction * len(signers))])
-    return ([i for i, s in enumerate(samples) if s.signer not in held],
-            [i for i, s in enumerate(samples) if s.signer in held])
+    return (
+        [i for i, s in enumerate(samples) if s.signer not in held],
+        [i for i, s in enumerate(samples) if s.signer in held],
+    )
