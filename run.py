@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 
-from core.errors import EXIT_OK, cli_main
-from model import SHIPPED_CHECKPOINT
-from model.device import DEVICE_CHOICES
-from realtime.pipeline import LIVE_NO_LETTER_OFFSET
-from realtime.smoothing import SmootherSettings
+from core.cli import check_distinct, check_output, number
+from core.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, cli_main
+from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
+from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
+
+# Imports here stay light (no torch, OpenCV or MediaPipe): a Ctrl-C while those load in run() is one line too.
 
 log = logging.getLogger("run")
 
@@ -29,9 +31,9 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     src.add_argument("--camera", type=int, metavar="N", help="webcam index")
     src.add_argument("--video", type=Path, metavar="PATH", help="a video file instead of a camera")
     src.add_argument("--list-cameras", action="store_true", help="list the cameras that open, then exit")
-    p.add_argument("--width", type=int, help="camera frame width to ask for")
-    p.add_argument("--height", type=int, help="camera frame height to ask for")
-    p.add_argument("--fps", type=float, help="camera frame rate to ask for")
+    p.add_argument("--width", type=number(1, 16384, integer=True), help="camera frame width to ask for")
+    p.add_argument("--height", type=number(1, 16384, integer=True), help="camera frame height to ask for")
+    p.add_argument("--fps", type=number(0, 1000, low_open=True), help="camera frame rate to ask for")
     p.add_argument("--fast", action="store_true", help="video: process frames as fast as possible")
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint (default: shipped model)")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
@@ -43,23 +45,44 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for snapshots (key n)")
     d = SmootherSettings()
     g = p.add_argument_group("smoothing")
-    g.add_argument("--window-s", type=float, default=d.window_s, help="probability averaging window (s)")
-    g.add_argument("--enter", type=float, default=d.enter, help="averaged probability to commit a letter")
-    g.add_argument("--exit", type=float, default=d.exit, help="averaged probability below which it is released")
-    g.add_argument("--min-hold-s", type=float, default=d.min_hold_s, help="time above --enter before committing")
-    g.add_argument("--release-s", type=float, default=d.release_s, help="time below --exit before releasing")
+    seconds, share = number(0, 60), number(0, 1, low_open=True)
+    g.add_argument("--window-s", type=seconds, default=d.window_s, help="probability averaging window (s)")
+    g.add_argument("--enter", type=share, default=d.enter, help="averaged probability to commit a letter")
+    g.add_argument("--exit", type=share, default=d.exit, help="averaged probability below which it is released")
+    g.add_argument("--min-hold-s", type=seconds, default=d.min_hold_s, help="time above --enter before committing")
+    g.add_argument("--release-s", type=seconds, default=d.release_s, help="time below --exit before releasing")
     g.add_argument(
         "--no-letter-offset",
-        type=float,
+        type=number(-20, 20),
         default=LIVE_NO_LETTER_OFFSET,
         help="lowers the per-frame no-letter score: higher gives letters more readily and other signs "
-        f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/pipeline.py)",
+        f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/smoothing.py)",
     )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     if args.camera is None and (args.width or args.height or args.fps):
         p.error("--width, --height and --fps are for --camera")
     return args
+
+
+def check_before_work(args: argparse.Namespace) -> None:
+    """Everything that can be refused is refused before the model loads and before any file is created."""
+    from realtime.recording import check_new_recording, sidecar_path
+
+    if (
+        not args.no_window
+        and sys.platform.startswith("linux")
+        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    ):
+        raise UsageError("no display to open a window on: use --no-window (with --events or --output to see results)")
+    outputs = [("--events", args.events), ("--output", args.output), ("--record", args.record)]
+    if args.record:
+        outputs.append(("--record's sidecar", sidecar_path(args.record)))
+        check_new_recording(args.record)
+    check_distinct([("--video", args.video), ("--model", args.model)], outputs)
+    for what, path in outputs:
+        if path is not None:
+            check_output(path, what)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +99,7 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")
         return EXIT_OK if cams else 1
     settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s)
+    check_before_work(args)
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     with (
         stop_on_signals() as stop,
@@ -97,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         with Pipeline(classifier, settings, prefer_hand="Right" if args.left_handed else None) as pipeline:
             stats = run_live(source, pipeline, sinks, overlay, window, stop)
     print(stats.summary())
+    if stop.is_set():
+        print("interrupted: the files written are complete up to the last frame processed", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_OK
 
 

@@ -6,10 +6,12 @@ prints it as ``error: ...`` and exits with the error's code. Nobody prints trace
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the work started and could not finish: a camera went silent, a disk filled, a file ended early
@@ -42,6 +44,17 @@ def describe_os_error(exc: OSError) -> str:
         what = "the disk is full"
     name = exc.filename if exc.filename is not None else getattr(exc, "path", None)
     return f"{what}: {name}" if name else what
+
+
+@contextlib.contextmanager
+def naming(path: Path | str) -> Iterator[None]:
+    """OS errors raised inside name ``path`` when they do not already (a write that fills the disk names no file)."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            raise OSError(exc.errno, exc.strerror or str(exc), str(path)) from exc
+        raise
 
 
 def cli_main(work: Callable[[], int]) -> int:

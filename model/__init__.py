@@ -8,6 +8,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"
 BACKBONE_FILE = "weights/alexnet_features_imagenet1k_v1.pth"
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # model.device.pick_device; here so flags need no torch
 
 
 def shared_dir() -> Path:

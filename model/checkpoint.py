@@ -6,24 +6,19 @@ the held-out scores of the shipped model are the same either way (README)."""
 
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from core.errors import AslError
+from core.files import atomic_write
 from core.letters import NO_LETTER
-from model.network import HeadConfig, LetterHead, LetterNet, bare_alexnet_features
+from model.network import FEATURE_SHAPE, HeadConfig, LetterHead, LetterNet, bare_alexnet_features
 from model.preprocess import Preprocess
+from model.storage import CheckpointError, load_weights, read_weights_file
 
 FORMAT = "asl-letters/1"
-
-
-class CheckpointError(AslError):
-    """A checkpoint that cannot be used; the message is one line for the user."""
 
 
 @dataclass
@@ -49,17 +44,7 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         "head": _compact(ckpt.net.head.state_dict()),
         "info": ckpt.info,
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
 def _compact(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -67,44 +52,41 @@ def _compact(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: (v.half() if v.is_floating_point() else v).detach().cpu().contiguous() for k, v in state.items()}
 
 
-def _load_failure(exc: Exception) -> str:
-    """Why ``torch.load`` failed, in a few words: its own messages run to paragraphs and, for a file that is
-    not a checkpoint at all, advise turning off ``weights_only``, which is the wrong advice here."""
-    text = str(exc)
-    if isinstance(exc, PermissionError):
-        return "no permission to read it"
-    if isinstance(exc, (EOFError, OSError)) or "zip archive" in text:
-        return "the file is damaged or cut short (an interrupted copy or save?)"
-    if isinstance(exc, pickle.UnpicklingError):
-        return "not a PyTorch file, or one holding more than plain tensors and values"
-    return (text.strip().splitlines() or [type(exc).__name__])[0][:160]
-
-
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoint:
     """Load a checkpoint; any problem with the file becomes a one-line :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"model file not found: {path}")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(
-            f"cannot read model file {path} (corrupt or not a checkpoint): {_load_failure(exc)}"
-        ) from None
+    payload = read_weights_file(path)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         found = payload.get("format") if isinstance(payload, dict) else type(payload).__name__
         raise CheckpointError(f"{path} is not an {FORMAT} checkpoint (found {found!r})")
     try:
         head = LetterHead(HeadConfig(**payload["head_config"]))
-        head.load_state_dict(payload["head"])
+        load_weights(head, payload["head"], f"{path} (head)")
         backbone = bare_alexnet_features()
-        backbone.load_state_dict(payload["backbone"])
+        load_weights(backbone, payload["backbone"], f"{path} (backbone)")
         classes = [str(c) for c in payload["classes"]]
         if len(classes) != head.config.num_classes:
             raise ValueError(f"{len(classes)} class names for {head.config.num_classes} outputs")
         preprocess = Preprocess.from_dict(payload["preprocess"])
+        check_preprocess(preprocess, backbone)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        reason = str(exc).strip().splitlines()[0]
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else f"{type(exc).__name__} {exc}"
         raise CheckpointError(f"{path} is incompatible with this version: {reason[:160]}") from None
     net = LetterNet(backbone, head).to(device).eval()
     return Checkpoint(net, classes, preprocess, payload.get("info", {}))
+
+
+def check_preprocess(preprocess: Preprocess, backbone: torch.nn.Module) -> None:
+    """Stored settings that the network can take: three finite means and positive deviations, a margin, and an
+    input size whose backbone features the head was built for (one small forward pass finds out)."""
+    p = preprocess
+    if len(p.mean) != 3 or len(p.std) != 3:
+        raise ValueError(f"preprocessing needs 3 means and 3 deviations (RGB), found {len(p.mean)} and {len(p.std)}")
+    if not all(math.isfinite(v) for v in (*p.mean, *p.std, p.margin)) or min(p.std) <= 0 or p.margin < 0:
+        raise ValueError(f"preprocessing settings out of range: mean {p.mean}, std {p.std}, margin {p.margin}")
+    if not 32 <= p.input_size <= 1024:
+        raise ValueError(f"input size {p.input_size} is out of range")
+    with torch.inference_mode():
+        shape = tuple(backbone(torch.zeros(1, 3, p.input_size, p.input_size)).shape[1:])
+    if shape != FEATURE_SHAPE:
+        raise ValueError(f"input size {p.input_size} gives features {shape}; the head takes {FEATURE_SHAPE}")

@@ -47,7 +47,7 @@ class LetterClassifier:
 
     ``no_letter_offset`` overrides the checkpoint's operating point for the no-letter class (see
     ``model.network.LetterHead``): the checkpoint's suits single photos; the live loop uses its own
-    (``realtime.pipeline.LIVE_NO_LETTER_OFFSET``).
+    (``realtime.smoothing.LIVE_NO_LETTER_OFFSET``).
     """
 
     def __init__(

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from core.landmarks import FINGERS, NUM_LANDMARKS
+from model.storage import load_weights, read_weights_file
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +30,8 @@ def alexnet_features(weights: Path | None) -> nn.Sequential:
         net = torchvision.models.alexnet(weights=torchvision.models.AlexNet_Weights.IMAGENET1K_V1)
     else:
         net = torchvision.models.alexnet(weights=None)
-        missing, unexpected = net.load_state_dict(torch.load(weights, weights_only=True), strict=False)
-        if unexpected or any(not k.startswith("classifier.") for k in missing):
-            raise ValueError(f"{weights} is not an AlexNet features state dict")
+        what = "AlexNet features weights (--backbone)"
+        load_weights(net, read_weights_file(weights, what), f"{what} {weights}", ignore=("classifier.",))
     return _frozen(net.features)
 
 

@@ -1,1 +1,1 @@
-"""The live side: capture, hand tracking and cropping, smoothing, overlay, recording, the per-frame pipeline."""
+"""The live side: capture, hand tracking, smoothing, the per-frame pipeline, overlay, sinks and the loop."""

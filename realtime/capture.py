@@ -24,9 +24,15 @@ import numpy as np
 from core.errors import EXIT_FAILED, AslError
 
 log = logging.getLogger(__name__)
-# OpenCV's and FFmpeg's own warnings would bury the one-line errors this module gives instead.
+# OpenCV's and FFmpeg's own warnings ("overread 8" on a recording cut short) would bury the one-line errors the
+# project gives instead.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.setLogLevel(0)  # silent
+
+
+def open_video(path: Path) -> cv2.VideoCapture:
+    """OpenCV's reader for a video file, its native warnings silenced (this module's import does that)."""
+    return cv2.VideoCapture(str(path))
 
 
 class SourceError(AslError):
@@ -87,7 +93,7 @@ class VideoFile(FrameSource):
         path = Path(path)
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
-        self._cap = cv2.VideoCapture(str(path))
+        self._cap = open_video(path)
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()
@@ -109,12 +115,19 @@ class VideoFile(FrameSource):
         return f"{self.path.name}: {self.width}x{self.height} at {self.fps:.1f} fps, {self.frame_count} frames"
 
     def read(self) -> Frame | None:
-        """The next frame, or None at the end of the file."""
+        """The next frame, or None at the end of the file; :class:`SourceLost` when the file ends well before the
+        frame count its header announces (cut short by an interrupted copy or download)."""
         if self._pending is not None:
             image, self._pending = self._pending, None
         else:
             ok, image = self._cap.read()
             if not ok:
+                missing = self.frame_count - self._index
+                if missing > max(2, 0.01 * self.frame_count):  # headers may estimate the count: a little slack
+                    raise SourceLost(
+                        f"{self.path} ended after {self._index} of the {self.frame_count} frames it announces: "
+                        "the file is cut short (an interrupted copy or download?)"
+                    )
                 return None
         t = self._index / self.fps
         if self.realtime:

@@ -18,13 +18,6 @@ from realtime.capture import Frame
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 from realtime.tracking import BoxSmoother, HandTracker, pick_signing_hand
 
-# The live loop's operating point for the no-letter class, overriding the checkpoint's (1.75 for the shipped
-# model, which CV chose for single photos). A video has many in-between frames (the hand moving, turning,
-# dropping) that should say "no letter", and the smoother already makes a letter wait for 0.15 s of agreement.
-# On the signademy replay clips (an earlier model), offset 2.5 let 6 of 14 other letters commit an A-I letter,
-# offset 0 two, with all nine A-I clips committing the right letter either way.
-LIVE_NO_LETTER_OFFSET = 0.0
-
 
 @dataclass(frozen=True)
 class HandResult:

@@ -1,5 +1,10 @@
 """Recording a session for offline labeling: the raw frames (no overlay) and a sidecar JSONL.
 
+What is guaranteed: a recording is never overwritten; after Ctrl-C, an error or closing the window both files
+are complete and end on the same frame; after a hard kill (``kill -9``, a power cut) every frame and sidecar
+line written before it is kept, bar the one in flight, and the project's tools read such a file as it is
+(``train.label`` and ``calibrate.py --video`` count its frames by reading when it has no index).
+
 Frames go into Motion-JPEG in an AVI container: every frame stands alone and the file is readable up to the
 last frame written even after a hard kill (measured: ~95% of frames survive ``kill -9``; an MP4 written the
 same way is unreadable without its closing index). The sidecar has one JSON line per frame, flushed as it is
@@ -9,16 +14,18 @@ written, so an interrupted session loses at most the frame in flight.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import cv2
 
-from core.errors import UsageError
+from core.errors import RunFailure, UsageError, naming
 
 if TYPE_CHECKING:  # only a type here: reading a sidecar needs neither torch nor MediaPipe
     from realtime.pipeline import FrameResult
 
+log = logging.getLogger(__name__)
 VIDEO_SUFFIX = ".avi"
 
 
@@ -60,13 +67,19 @@ class Recorder:
         path = Path(path)
         if path.suffix.lower() != VIDEO_SUFFIX:
             raise UsageError(f"recordings are Motion-JPEG AVI files: name it {path.with_suffix(VIDEO_SUFFIX).name}")
+        check_new_recording(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        try:  # exclusive: of two runs that record to one name, the second stops here and writes nothing
+            self._sidecar = open(sidecar_path(path), "x", encoding="utf-8")
+        except FileExistsError:
+            raise UsageError(f"{sidecar_path(path)} already exists: another run is recording to {path}?") from None
         self._writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps or 30.0, size)
         if not self._writer.isOpened():
+            self._sidecar.close()
+            sidecar_path(path).unlink()
             raise UsageError(f"cannot write video {path}: check the folder exists and is writable")
         self.size = size
-        self._sidecar = open(sidecar_path(path), "w", encoding="utf-8")
         self.frames = 0
 
     def write(self, result: FrameResult) -> None:
@@ -74,24 +87,48 @@ class Recorder:
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size)
         self._writer.write(image)
-        self._sidecar.write(json.dumps(frame_record(self.frames, result)) + "\n")
-        self._sidecar.flush()
+        with naming(sidecar_path(self.path)):
+            self._sidecar.write(json.dumps(frame_record(self.frames, result)) + "\n")
+            self._sidecar.flush()
         self.frames += 1
 
     def close(self) -> None:
         self._writer.release()
-        self._sidecar.close()
+        with naming(sidecar_path(self.path)):
+            self._sidecar.close()
+        check_video_written(self.path, self.frames)
+
+
+def check_new_recording(path: Path) -> None:
+    """Recordings are never overwritten: a name already taken (video or sidecar) is refused before any work."""
+    for taken in (path, sidecar_path(path)):
+        if taken.exists():
+            raise UsageError(f"{taken} already exists: recordings are never overwritten; choose another name")
+
+
+def check_video_written(path: Path, frames: int) -> None:
+    """OpenCV's writers report no errors (a full disk leaves an unplayable file): read the file back."""
+    if frames == 0:
+        return
+    cap = cv2.VideoCapture(str(path))
+    ok = cap.isOpened() and cap.read()[0]
+    cap.release()
+    if not ok:
+        raise RunFailure(f"{path} could not be written ({frames} frames were sent): is the disk full?")
 
 
 def read_sidecar(video: Path) -> list[dict]:
-    """The sidecar lines of a recording ([] when it has none); a torn last line from a hard kill is skipped."""
+    """The sidecar lines of a recording ([] when it has none): every complete line is kept; a torn last line (a
+    hard kill mid-write) is dropped, and a damaged line elsewhere is skipped with a warning."""
     path = sidecar_path(video)
     if not path.is_file():
         return []
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     records = []
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for n, line in enumerate(lines, 1):
         try:
             records.append(json.loads(line))
         except json.JSONDecodeError:
-            break
+            if n < len(lines):
+                log.warning("%s line %d is damaged and was skipped", path, n)
     return records

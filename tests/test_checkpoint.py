@@ -17,8 +17,13 @@ def ckpt_path(tmp_path):
 
 
 def test_round_trip_keeps_weights_classes_preprocessing_and_info(ckpt_path):
+    """Weights travel in half precision: the loaded network is the saved one with its weights so rounded."""
     path, net = ckpt_path
     loaded = load_checkpoint(path)
+    assert all(p.dtype == torch.float32 for p in loaded.net.parameters())
+    with torch.no_grad():
+        for p in net.parameters():
+            p.copy_(p.half().float())
     assert loaded.classes == ["A", "B", "none"] and loaded.letters == ["A", "B"]
     assert loaded.preprocess.margin == 0.3
     assert loaded.info["metrics"]["acc"] == 0.9
@@ -68,3 +73,33 @@ def test_device_choice():
     assert pick_device("auto").type in {"cpu", "cuda", "mps"}
     with pytest.raises(ValueError):
         pick_device("tpu")
+
+
+def test_checkpoint_is_stored_in_half_precision(ckpt_path):
+    path, net = ckpt_path
+    payload = torch.load(path, weights_only=True)
+    assert {v.dtype for v in payload["backbone"].values()} == {torch.float16}
+    full = sum(p.numel() * 4 for p in net.parameters())
+    assert path.stat().st_size < 0.6 * full
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["head"]["classify.1.bias"].fill_(float("nan")), "not finite numbers (classify.1.bias)"),
+        (lambda d: d["preprocess"].update(mean=[0.5]), "3 means"),
+        (lambda d: d["preprocess"].update(input_size=0), "input size 0"),
+        (lambda d: d["preprocess"].update(input_size=300), "the head takes (256, 6, 6)"),
+        (lambda d: d["head"].update({"classify.1.weight": torch.zeros(3, 5)}), "classify.1.weight is (3, 5)"),
+    ],
+)
+def test_inconsistent_checkpoints_are_refused_when_loading(ckpt_path, change, message):
+    """NaN weights, preprocessing the network cannot take, a weight of another shape: refused at load time with
+    the reason, not at the first hand (or with an 11% model)."""
+    path, _ = ckpt_path
+    payload = torch.load(path, weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    with pytest.raises(CheckpointError) as err:
+        load_checkpoint(path)
+    assert message in str(err.value) and "\n" not in str(err.value)

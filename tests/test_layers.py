@@ -19,8 +19,8 @@ ALLOWED = {  # package -> project packages it may import
     "train": {"core", "model", "realtime", "train"},
 }
 # train may use the live loop's modules only where it truly shares them: the tracker (photos and recordings are
-# tracked the same way), the sidecar reader and the window size of the labeling tool.
-TRAIN_USES_FROM_REALTIME = {"realtime.tracking", "realtime.recording", "realtime.overlay"}
+# tracked the same way), the camera and video reader, the sidecar reader and the labeling tool's window size.
+TRAIN_USES_FROM_REALTIME = {"realtime.capture", "realtime.tracking", "realtime.recording", "realtime.overlay"}
 
 
 def project_imports(path: Path) -> list[str]:

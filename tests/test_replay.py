@@ -16,7 +16,8 @@ import pytest
 import run
 from model.classifier import LetterClassifier
 from realtime.capture import VideoFile
-from realtime.pipeline import LIVE_NO_LETTER_OFFSET, Pipeline
+from realtime.pipeline import Pipeline
+from realtime.smoothing import LIVE_NO_LETTER_OFFSET
 
 pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
 LABELS = json.loads((Path(__file__).parent / "replay" / "signademy_holds.json").read_text())

@@ -17,8 +17,7 @@ from pathlib import Path
 
 from core.errors import UsageError, cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
-from model import default_backbone_weights
-from model.device import DEVICE_CHOICES
+from model import DEVICE_CHOICES, default_backbone_weights
 from model.network import HeadConfig
 from train.fit import FitConfig
 

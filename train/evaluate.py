@@ -18,9 +18,8 @@ from tqdm import tqdm
 
 from core.errors import cli_main
 from core.letters import NO_LETTER
-from model import SHIPPED_CHECKPOINT
+from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from model.classifier import LetterClassifier
-from model.device import DEVICE_CHOICES
 from train.data import discover
 from train.features import detect_hands, read_image
 from train.metrics import NO_HAND, per_letter_scores

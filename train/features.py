@@ -15,21 +15,24 @@ import json
 import logging
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
 import torch
 from tqdm import tqdm
 
+from core.files import atomic_write
 from model.preprocess import ModelInput, Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample
 from train.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DEFAULT_CACHE = Path(__file__).resolve().parent.parent / ".cache"
 
 
@@ -92,6 +95,18 @@ def _digest(path: Path, size: int, mtime_ns: int) -> str:  # size and mtime: a f
     return hashlib.blake2b(path.read_bytes(), digest_size=16).hexdigest()
 
 
+def _read_cache(path: Path, load: Callable[[Path], T], empty: T) -> T:
+    """A cache file's contents, or ``empty`` when there is none or it cannot be read (a run killed mid-write
+    before writes were atomic, a damaged disk): then it is recomputed, never a reason to fail."""
+    if not path.is_file():
+        return empty
+    try:
+        return load(path)
+    except Exception as exc:  # json, pickle and zip errors of every kind: all mean "recompute"
+        log.warning("cache %s is unreadable (%s): computing it again", path.name, type(exc).__name__)
+        return empty
+
+
 def detect_hands(
     samples: list[Sample], cache_dir: Path = DEFAULT_CACHE, workers: int | None = None
 ) -> list[np.ndarray | None]:
@@ -102,7 +117,7 @@ def detect_hands(
     each photo is looked at on its own, so the result does not depend on how many workers there are.
     """
     cache_path = Path(cache_dir) / "hands-v4.json"  # bump when PhotoHandFinder or _file_key changes
-    cache = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    cache: dict[str, list | None] = _read_cache(cache_path, lambda p: json.loads(p.read_text()), {})
     keys = [_file_key(s.path) for s in samples]
     todo = [i for i, k in enumerate(keys) if k not in cache]
     if todo:
@@ -114,8 +129,7 @@ def detect_hands(
                 found += chunk
                 bar.update(len(chunk))
         cache.update((keys[i], hand) for i, hand in zip(todo, found))
-        cache_path.parent.mkdir(parents=True, exist_ok=True)
-        cache_path.write_text(json.dumps(cache))
+        atomic_write(cache_path, lambda tmp: tmp.write_text(json.dumps(cache)))
     return [None if cache[k] is None else np.array(cache[k], dtype=np.float32) for k in keys]
 
 
@@ -228,8 +242,8 @@ def compute_features(
     missing = [samples[i] for i, h in enumerate(hands) if h is None]
     key = _features_key(samples, hands, backbone, preprocess, augment, views, seed)
     path = Path(cache_dir) / f"features-{key}.pt"
-    if path.is_file():
-        data = torch.load(path, weights_only=True)
+    data = _read_cache(path, lambda p: torch.load(p, weights_only=True), None)
+    if data is not None:
         return FeatureSet([samples[i] for i in found], data["features"], data["landmarks"], missing)
     features = torch.empty((len(found), views, 256, 6, 6), dtype=torch.float16)
     landmarks = torch.empty((len(found), views, 63), dtype=torch.float32)
@@ -244,8 +258,7 @@ def compute_features(
         out, lms = embed(backbone, preprocess, inputs)
         features[rows.start : rows.stop] = out.view(len(rows), views, *out.shape[1:])
         landmarks[rows.start : rows.stop] = lms.view(len(rows), views, -1)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"features": features, "landmarks": landmarks}, path)
+    atomic_write(path, lambda tmp: torch.save({"features": features, "landmarks": landmarks}, tmp))
     return FeatureSet([samples[i] for i in found], features, landmarks, missing)
 
 

@@ -25,6 +25,7 @@ from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
 from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
 from model import SHIPPED_CHECKPOINT
+from realtime.capture import open_video
 from realtime.overlay import window_size
 from realtime.recording import read_sidecar
 from realtime.tracking import HandTracker, pick_signing_hand
@@ -47,23 +48,43 @@ class LabeledHand:
 
 
 class Recording:
-    """Random access to a recording's frames, with the sidecar's hands when there is one."""
+    """Random access to a recording's frames, with the sidecar's hands when there is one.
+
+    A recording cut short by a hard kill has no index: OpenCV then reports 0 frames and cannot seek. Such a
+    file is counted by reading it once, and a step backwards reads forward again from its start.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise LabelError(f"recording not found: {self.path}")
-        self._cap = cv2.VideoCapture(str(self.path))
-        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)) if self._cap.isOpened() else 0
-        if self.frame_count <= 0 or not self._cap.read()[0]:
+        self._cap = open_video(self.path)
+        if not self._cap.isOpened() or not self._cap.read()[0]:
             raise LabelError(f"{self.path} has no readable frames: is it a video run.py recorded?")
+        self._pos = 1  # the next frame read
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
+        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.indexed = self.frame_count > 0
+        if not self.indexed:
+            self.frame_count = 1 + sum(1 for _ in iter(self._cap.grab, False))
+            log.info("%s has no index (cut short?): %d frames counted by reading", self.path.name, self.frame_count)
+            self._reopen()
         self.sidecar = {r["frame"]: r for r in read_sidecar(self.path)}
-        self._pos = 1
+
+    def _reopen(self) -> None:
+        self._cap.release()
+        self._cap = open_video(self.path)
+        self._pos = 0
 
     def frame(self, index: int) -> np.ndarray:
         if index != self._pos:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            if self.indexed:
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+            else:
+                if index < self._pos:
+                    self._reopen()
+                while self._pos < index and self._cap.grab():
+                    self._pos += 1
         ok, image = self._cap.read()
         if not ok:
             raise LabelError(f"{self.path}: cannot read frame {index}")

@@ -1,0 +1,72 @@
+"""What every tool's command line shares: number types that refuse nonsense at parse time, and output paths
+checked before the work, so a typo never throws away a finished run."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from core.errors import UsageError
+
+
+def number(
+    low: float | None = None, high: float | None = None, *, low_open: bool = False, integer: bool = False
+) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number (no nan, no inf) within [low, high] (``low_open``: above low)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = int(text) if integer else float(text)
+        except ValueError:
+            raise ValueError(text) from None  # argparse says "invalid parse value: TEXT"
+        if (
+            not math.isfinite(value)
+            or (low is not None and (value <= low if low_open else value < low))
+            or (high is not None and value > high)
+        ):
+            raise ValueError(text)
+        return value
+
+    bounds = f"{'(' if low_open else '['}{'' if low is None else low}, {'' if high is None else high}]"
+    parse.__name__ = f"{'whole' if integer else 'finite'} number in {bounds}"
+    return parse
+
+
+def check_output(path: Path, what: str, folder: bool = False) -> Path:
+    """Make sure ``path`` can be written before any work starts: its folder exists (made if need be) and is
+    writable, and it is not a folder where a file is wanted (or a file where a folder is)."""
+    path = Path(path)
+    if folder:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"{what} {path} is a file, not a folder: choose another name")
+        parent = path
+    else:
+        if path.is_dir():
+            raise UsageError(f"{what} {path} is a folder: give a file name")
+        parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot write {what} {path}: {exc.strerror or exc} ({exc.filename or parent})") from None
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"cannot write {what} {path}: no permission to write in {parent}")
+    return path
+
+
+def check_distinct(inputs: Iterable[tuple[str, Path | None]], outputs: Iterable[tuple[str, Path | None]]) -> None:
+    """Refuse a run whose outputs overwrite one of its inputs or one another (``(what, path)`` pairs)."""
+    seen: dict[Path, str] = {}
+    for what, path in inputs:
+        if path is not None:
+            seen[Path(path).resolve()] = what
+    inputs_done = set(seen)
+    for what, path in outputs:
+        if path is None:
+            continue
+        key = Path(path).resolve()
+        if key in seen:
+            verb = "overwrite" if key in inputs_done else "write the same file as"
+            raise UsageError(f"{what} {path} would {verb} {seen[key]}: choose another name")
+        seen[key] = what
