@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import sys
 
+from core.cli import quiet_native_logs
 from core.errors import EXIT_BAD_INPUT, EXIT_OK
 
 # command -> module whose main(argv) runs it; imported only when asked for, so `asl --help` is instant
@@ -28,6 +29,7 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    from_command_line = argv is None
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__.strip())
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}: choose one of {', '.join(COMMANDS)} (asl --help)", file=sys.stderr)
         return EXIT_BAD_INPUT
+    if from_command_line:
+        quiet_native_logs(verbose=bool({"-v", "--verbose"} & set(rest)))
     tool = importlib.import_module(COMMANDS[command])
     return int(tool.main(rest, prog=f"asl {command}"))
 

@@ -14,26 +14,32 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
-from core.errors import EXIT_INTERRUPTED, cli_main
+from core.cli import check_output, has_display, quiet_native_logs
+from core.errors import EXIT_INTERRUPTED, UsageError, cli_main
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import load_checkpoint, save_checkpoint
 from realtime.capture import Camera
 from realtime.tracking import HandTracker, pick_signing_hand
-from train.calibration import CalibrationSettings, Shot, calibrate
 from train.data import discover
-from train.features import detect_hands, read_image
 from train.label import Recording, labeled_hands
 from train.labels import read_labels
+
+if TYPE_CHECKING:
+    from train.calibration import Shot
+# torch loads inside the functions that need it: a Ctrl-C while it loads is one line, like any other.
 
 log = logging.getLogger("calibrate")
 WINDOW = "calibrate"
 
 
 def shots_from_images(folder: Path) -> list[Shot]:
+    from train.calibration import Shot
+    from train.features import detect_hands, read_image
+
     samples = discover(folder)
     shots = [
         Shot(read_image(s.path), hand, s.letter) for s, hand in zip(samples, detect_hands(samples)) if hand is not None
@@ -43,6 +49,8 @@ def shots_from_images(folder: Path) -> list[Shot]:
 
 
 def shots_from_recording(video: Path, labels: str, per_letter: int) -> list[Shot]:
+    from train.calibration import Shot
+
     """``per_letter`` frames spread evenly over each letter's labeled frames that have a hand."""
     rec = Recording(video)
     try:
@@ -101,6 +109,8 @@ def guided_capture(
     countdown_s: float = 3.0,
     gap_s: float = 0.25,
 ) -> list[Shot]:
+    from train.calibration import Shot
+
     shots: list[Shot] = []
     for letter in letters:
         start = time.perf_counter()
@@ -151,11 +161,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         p.error("--video needs --labels")
     if args.shots < 1:
         p.error("--shots must be at least 1")
+    if argv is None:  # from the command line, not called by a program
+        quiet_native_logs(verbose=False)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.checkpoint import load_checkpoint, save_checkpoint
+    from train.calibration import CalibrationSettings, calibrate
+
+    check_output(args.out, "--out")
     base = load_checkpoint(args.model)
     try:
         if args.images:
@@ -164,7 +180,11 @@ def run(args: argparse.Namespace) -> int:
             shots = shots_from_recording(args.video, args.labels, args.shots)
         else:
             letters = list(args.letters.upper()) if args.letters else base.letters
-            with Camera(args.camera) as camera, HandTracker(video=True) as tracker:
+            camera = Camera(args.camera)  # first: with no camera, that is what to fix
+            if not has_display():
+                camera.close()
+                raise UsageError("no display for the guided capture window: calibrate from --video or --images")
+            with camera, HandTracker(video=True) as tracker:
                 try:
                     for line in camera_check(camera, tracker):
                         print(f"advice: {line}")

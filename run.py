@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from pathlib import Path
 
-from core.cli import check_distinct, check_output, number
+from core.cli import check_distinct, check_output, has_display, number, quiet_native_logs
 from core.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, cli_main
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
@@ -69,11 +68,7 @@ def check_before_work(args: argparse.Namespace) -> None:
     """Everything that can be refused is refused before the model loads and before any file is created."""
     from realtime.recording import check_new_recording, sidecar_path
 
-    if (
-        not args.no_window
-        and sys.platform.startswith("linux")
-        and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    ):
+    if not args.no_window and not has_display():
         raise UsageError("no display to open a window on: use --no-window (with --events or --output to see results)")
     outputs = [("--events", args.events), ("--output", args.output), ("--record", args.record)]
     if args.record:
@@ -129,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
+    if argv is None:  # from the command line, not called by a program
+        quiet_native_logs(args.verbose)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 

@@ -5,10 +5,47 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import sys
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from core.errors import UsageError
+
+# Lines that MediaPipe, absl and TensorFlow Lite write from C++ at start-up, where Python's logging cannot reach.
+NATIVE_NOISE = re.compile(
+    rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d|INFO: Created TensorFlow Lite|WARNING: All log messages before absl)"
+)
+
+
+def quiet_native_logs(verbose: bool) -> None:
+    """For a tool run from the command line: keep the C++ libraries' start-up lines out of the terminal (all of
+    it shown with ``--verbose``). File descriptor 2 becomes a pipe whose lines are passed on unless they are
+    such noise; Python's own ``sys.stderr`` writes to the terminal directly, so no message of ours can be lost
+    in the pipe when the program exits. Call it before logging is set up."""
+    if verbose:
+        return
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    sys.stderr = open(terminal, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
+    read_end, write_end = os.pipe()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+
+    def forward() -> None:
+        with open(read_end, "rb") as pipe:
+            for line in pipe:
+                if not NATIVE_NOISE.match(line):
+                    os.write(terminal, line)
+
+    threading.Thread(target=forward, name="native-stderr", daemon=True).start()
+
+
+def has_display() -> bool:
+    """Whether a window can open: on Linux only with an X or Wayland display (without one, OpenCV's Qt aborts
+    the process); elsewhere assumed."""
+    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
 def number(

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import cv2
 
-from core.errors import UsageError
+from core.errors import UsageError, naming
 from realtime.overlay import Overlay
+from realtime.recording import check_video_written
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
@@ -59,6 +60,7 @@ class EventLog:
     """One JSON line per committed letter (frame, time, letter, confidence), flushed as it happens."""
 
     def __init__(self, path: Path) -> None:
+        self.path = Path(path)
         self._file = open(path, "w", encoding="utf-8")
 
     def write(self, result: FrameResult) -> None:
@@ -70,11 +72,13 @@ class EventLog:
                     "letter": e.letter,
                     "confidence": round(e.confidence, 4),
                 }
-                self._file.write(json.dumps(line) + "\n")
-                self._file.flush()
+                with naming(self.path):
+                    self._file.write(json.dumps(line) + "\n")
+                    self._file.flush()
 
     def close(self) -> None:
-        self._file.close()
+        with naming(self.path):
+            self._file.close()
 
 
 class AnnotatedVideo:
@@ -83,6 +87,7 @@ class AnnotatedVideo:
     def __init__(self, path: Path, fps: float, overlay: Overlay) -> None:
         self.path, self.fps, self.overlay = Path(path), fps or 30.0, overlay
         self._writer: cv2.VideoWriter | None = None
+        self._frames = 0
 
     def write(self, result: FrameResult) -> None:
         view = self.overlay.render(result)
@@ -94,7 +99,9 @@ class AnnotatedVideo:
             if not self._writer.isOpened():
                 raise UsageError(f"cannot write video {self.path}: check the folder and the file extension (.mp4)")
         self._writer.write(view)
+        self._frames += 1
 
     def close(self) -> None:
         if self._writer is not None:
             self._writer.release()
+            check_video_written(self.path, self._frames)

@@ -10,7 +10,7 @@ import numpy as np
 from core.crop import Box
 from core.hand import Hand
 
-os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter
+os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter (core.cli filters the rest)
 
 
 class HandTracker:

@@ -15,6 +15,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from core.cli import check_output, number, quiet_native_logs
 from core.errors import UsageError, cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
 from model import DEVICE_CHOICES, default_backbone_weights
@@ -50,13 +51,13 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument(
         "--image-dropout",
-        type=float,
+        type=number(0, 1),
         default=HeadConfig.image_dropout,
         help="share of training samples classified from landmarks alone (modality dropout)",
     )
     p.add_argument(
         "--no-letter-offset",
-        type=float,
+        type=number(-20, 20),
         default=0.0,
         help="subtracted from the no-letter logit at prediction: trades rejection of other letters "
         "for A-I accuracy (the CV prints both over a range of offsets)",
@@ -74,12 +75,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument(
         "--val-fraction",
-        type=float,
+        type=number(0, 1),
         default=0.15,
         help="share of the first folder's signers held out for validation (default 0.15)",
     )
     p.add_argument("--epochs", type=int, default=FitConfig.epochs)
-    p.add_argument("--lr", type=float, default=FitConfig.lr)
+    p.add_argument("--lr", type=number(0, 1, low_open=True), default=FitConfig.lr)
     p.add_argument("--views", type=int, default=8, help="crops per image: 1 clean + augmented (default 8)")
     p.add_argument(
         "--other-views",
@@ -89,7 +90,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument(
         "--label-smoothing",
-        type=float,
+        type=number(0, 1),
         default=FitConfig.label_smoothing,
         help="cross-entropy label smoothing (default %(default)s)",
     )
@@ -135,6 +136,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
+    if argv is None:  # from the command line, not called by a program
+        quiet_native_logs(args.verbose)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 
@@ -148,6 +151,9 @@ def run(args: argparse.Namespace) -> int:
     from train.experiment import choose_classes, cross_validate, gather_features, load_samples, train_and_save
 
     started = time.time()
+    check_output(args.out, "--out", folder=True)  # before the work: a typo must not cost a training run
+    if args.checkpoint:
+        check_output(args.checkpoint, "--checkpoint")
     device = pick_device(args.device)  # before anything slow: a missing GPU is reported at once
     per_dir = load_samples(args.data, args.limit, args.published_labels)
     classes = choose_classes(per_dir, args.letters, reject=not args.no_reject)
@@ -176,7 +182,6 @@ def run(args: argparse.Namespace) -> int:
         label_smoothing=args.label_smoothing,
         spare_no_letter=reject and args.spare_no_letter,
     )
-    args.out.mkdir(parents=True, exist_ok=True)
     names = [dataset_name(d) for d in args.data]
     if args.cv:
         about = {"label_fixes": not args.published_labels, "data": [str(d) for d in args.data]}

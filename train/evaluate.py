@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from core.cli import check_output, number, quiet_native_logs
 from core.errors import cli_main
 from core.letters import NO_LETTER
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
@@ -75,13 +76,17 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--confusion", type=Path, metavar="OUT.png", help="write a confusion-matrix picture")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
-    p.add_argument("--no-letter-offset", type=float, help="override the checkpoint's no-letter offset")
+    p.add_argument("--no-letter-offset", type=number(-20, 20), help="override the checkpoint's no-letter offset")
     args = p.parse_args(argv)
+    if argv is None:  # from the command line, not called by a program
+        quiet_native_logs(verbose=False)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.confusion:
+        check_output(args.confusion, "--confusion")  # before the work: a typo must not cost the evaluation
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     metrics, cm, rows, cols = evaluate(args.data, classifier)
     metrics["model"] = str(args.model)

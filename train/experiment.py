@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from core.files import atomic_write
 from core.letters import NO_LETTER
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import HeadConfig, LetterHead, LetterNet
@@ -170,7 +171,7 @@ def cross_validate(
         100 * accs.std(ddof=1),
         100 * accs.min(),
     )
-    (out / "cv.json").write_text(json.dumps(summary, indent=2))
+    atomic_write(out / "cv.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
     cm = np.sum([r["confusion"] for r in results], axis=0)
     plot_confusion(
         cm, classes, classes, out / "cv_confusion.png", f"{folds}-fold signer CV, mean accuracy {accs.mean():.2%}"
@@ -254,6 +255,6 @@ def train_and_save(
         log.info("validation on %d held-out signers: accuracy %.2f%%", len(val_signers), 100 * val["accuracy"])
     model = Checkpoint(LetterNet(backbone, head), classes, preprocess, {**info, "metrics": metrics})
     save_checkpoint(checkpoint, model)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    atomic_write(out / "metrics.json", lambda tmp: tmp.write_text(json.dumps(metrics, indent=2)))
     log.info("wrote %s, %s", checkpoint, out / "metrics.json")
     return metrics

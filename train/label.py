@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from core.cli import check_output, number, quiet_native_logs
 from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
 from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
@@ -256,14 +257,20 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     p.add_argument("--export", type=Path, metavar="DIR", help="write labeled crops to DIR/<letter>/ and exit")
     p.add_argument("--signer", help="signer name in exported file names (default: the recording's name)")
-    p.add_argument("--every", type=int, default=1, help="export every N-th labeled frame (default 1)")
+    p.add_argument(
+        "--every", type=number(1, integer=True), default=1, help="export every N-th labeled frame (default 1)"
+    )
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="whose crop settings to preview")
     args = p.parse_args(argv)
+    if argv is None:  # from the command line, not called by a program
+        quiet_native_logs(verbose=False)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     return cli_main(lambda: run(args))
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.export:
+        check_output(args.export, "--export", folder=True)
     rec = Recording(args.recording)
     default = labels_path(args.recording)
     source = args.labels or (default if default.is_file() else None)
@@ -273,7 +280,7 @@ def run(args: argparse.Namespace) -> int:
         if not ranges:
             raise LabelError(f"no labels for {args.recording}: label it first, or pass --labels")
         signer = (args.signer or args.recording.stem).replace("_", "-")
-        counts = export(rec, ranges, args.export, signer, max(args.every, 1))
+        counts = export(rec, ranges, args.export, signer, int(args.every))
         missing = counts.pop("no hand")
         print(
             f"exported {sum(counts.values())} crops to {args.export} "
