@@ -73,8 +73,9 @@ def check_before_work(args: argparse.Namespace) -> None:
     outputs = [("--events", args.events), ("--output", args.output), ("--record", args.record)]
     if args.record:
         outputs.append(("--record's sidecar", sidecar_path(args.record)))
-        check_new_recording(args.record)
     check_distinct([("--video", args.video), ("--model", args.model)], outputs)
+    if args.record:
+        check_new_recording(args.record)
     for what, path in outputs:
         if path is not None:
             check_output(path, what)

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from core.cli import check_output, number, quiet_native_logs
-from core.errors import UsageError, cli_main
+from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
 from model import DEVICE_CHOICES, default_backbone_weights
 from model.network import HeadConfig
@@ -155,13 +155,11 @@ def run(args: argparse.Namespace) -> int:
     if args.checkpoint:
         check_output(args.checkpoint, "--checkpoint")
     device = pick_device(args.device)  # before anything slow: a missing GPU is reported at once
+    backbone = alexnet_features(args.backbone).to(device)  # a bad weights file too
     per_dir = load_samples(args.data, args.limit, args.published_labels)
     classes = choose_classes(per_dir, args.letters, reject=not args.no_reject)
-    if args.backbone is not None and not args.backbone.is_file():
-        raise UsageError(f"backbone weights not found: {args.backbone}")
     preprocess, augment = Preprocess(hand_focus=args.hand_focus), Augment()
     log.info("computing on %s", device)
-    backbone = alexnet_features(args.backbone).to(device)
     data, first = gather_features(
         args.data, per_dir, backbone, preprocess, augment, args.views, args.other_views, args.seed
     )
