@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from core.cli import check_output, has_display, quiet_native_logs
+from core.cli import check_output, has_display, setup_logging
 from core.errors import EXIT_INTERRUPTED, UsageError, cli_main
 from model import SHIPPED_CHECKPOINT
 from realtime.capture import Camera
@@ -161,9 +161,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         p.error("--video needs --labels")
     if args.shots < 1:
         p.error("--shots must be at least 1")
-    if argv is None:  # from the command line, not called by a program
-        quiet_native_logs(verbose=False)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(verbose=False, from_command_line=argv is None)
     return cli_main(lambda: run(args))
 
 

@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from core.cli import check_distinct, check_output, has_display, number, quiet_native_logs
+from core.cli import check_distinct, check_output, has_display, number, setup_logging
 from core.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, cli_main
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
@@ -125,9 +125,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
-    if argv is None:  # from the command line, not called by a program
-        quiet_native_logs(args.verbose)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(args.verbose, from_command_line=argv is None)
     return cli_main(lambda: run(args))
 
 

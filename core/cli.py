@@ -3,6 +3,7 @@ checked before the work, so a typo never throws away a finished run."""
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -17,6 +18,14 @@ from core.errors import UsageError
 NATIVE_NOISE = re.compile(
     rb"^(?:[IW]\d{4} \d\d:\d\d:\d\d|INFO: Created TensorFlow Lite|WARNING: All log messages before absl)"
 )
+
+
+def setup_logging(verbose: bool, from_command_line: bool) -> None:
+    """A tool's logging: INFO, or DEBUG with ``--verbose``; from the command line (not when a program or a test
+    calls the tool) the C++ start-up lines are filtered out too."""
+    if from_command_line:
+        quiet_native_logs(verbose)
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(levelname)s %(message)s")
 
 
 def quiet_native_logs(verbose: bool) -> None:

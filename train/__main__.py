@@ -15,7 +15,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from core.cli import check_output, number, quiet_native_logs
+from core.cli import check_output, number, setup_logging
 from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
 from model import DEVICE_CHOICES, default_backbone_weights
@@ -136,9 +136,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     args = parse_args(argv, prog)
-    if argv is None:  # from the command line, not called by a program
-        quiet_native_logs(args.verbose)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(args.verbose, from_command_line=argv is None)
     return cli_main(lambda: run(args))
 
 

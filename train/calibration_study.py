@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from core.cli import number, setup_logging
 from core.errors import cli_main
 from model import SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import Checkpoint, load_checkpoint
@@ -44,10 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         required=True,
         help="first folder: the signers to hold out one by one; all folders train the base",
     )
-    p.add_argument("--shots", type=int, default=3, help="calibration photos per letter (default 3)")
+    p.add_argument("--shots", type=number(1, integer=True), default=3, help="calibration photos per letter (default 3)")
     p.add_argument("--recipe", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint whose head and fit to copy")
     args = p.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(verbose=False, from_command_line=argv is None)
 
     def work() -> int:
         print(json.dumps(study(args)))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import check_output, number, quiet_native_logs
+from core.cli import check_output, number, setup_logging
 from core.errors import cli_main
 from core.letters import NO_LETTER
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
@@ -78,9 +78,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--no-letter-offset", type=number(-20, 20), help="override the checkpoint's no-letter offset")
     args = p.parse_args(argv)
-    if argv is None:  # from the command line, not called by a program
-        quiet_native_logs(verbose=False)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(verbose=False, from_command_line=argv is None)
     return cli_main(lambda: run(args))
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from core.cli import check_output, number, quiet_native_logs
+from core.cli import check_output, number, setup_logging
 from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
 from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
@@ -262,9 +262,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="whose crop settings to preview")
     args = p.parse_args(argv)
-    if argv is None:  # from the command line, not called by a program
-        quiet_native_logs(verbose=False)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    setup_logging(verbose=False, from_command_line=argv is None)
     return cli_main(lambda: run(args))
 
 
