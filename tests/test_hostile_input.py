@@ -46,6 +46,21 @@ def clip(signademy: Path, letter: str) -> Path:
     return signademy / letter / f"signademy_{letter}.mp4"
 
 
+def recording_replay(video: Path, rec: Path, frames: int) -> subprocess.Popen:
+    """run.py replaying ``video`` at its own pace while recording to ``rec``, once ``frames`` are recorded."""
+    proc = subprocess.Popen(
+        [sys.executable, "run.py", "--video", str(video), "--no-window", "--record", str(rec)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 90
+    while time.time() < deadline and len(read_sidecar(rec)) < frames and proc.poll() is None:
+        time.sleep(0.2)
+    return proc
+
+
 # 1-3: outputs that would destroy an input, clash with each other, or overwrite a recording
 
 
@@ -103,15 +118,7 @@ def test_a_recording_killed_hard_can_be_labeled_and_calibrated_from(signademy, t
     import calibrate
 
     rec = tmp_path / "killed.avi"
-    proc = subprocess.Popen(
-        [sys.executable, "run.py", "--video", str(clip(signademy, "B")), "--no-window", "--record", str(rec)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.time() + 90
-    while time.time() < deadline and len(read_sidecar(rec)) < 100:  # paced at 30 fps: the held B is at 70-130
-        time.sleep(0.2)
+    proc = recording_replay(clip(signademy, "B"), rec, frames=100)  # the held B is at frames 70-130
     proc.kill()
     proc.wait(timeout=30)
     assert cv2.VideoCapture(str(rec)).get(cv2.CAP_PROP_FRAME_COUNT) == 0
@@ -256,16 +263,7 @@ def test_the_number_type_accepts_finite_values_in_range_only():
 @pytest.mark.parametrize("signals", [[signal.SIGTERM], [signal.SIGINT, signal.SIGINT]])
 def test_an_interrupted_replay_says_so_and_exits_130(signademy, tmp_path, signals):
     rec = tmp_path / "i.avi"
-    proc = subprocess.Popen(
-        [sys.executable, "run.py", "--video", str(clip(signademy, "F")), "--no-window", "--record", str(rec)],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline and len(read_sidecar(rec)) < 20:
-        time.sleep(0.2)
+    proc = recording_replay(clip(signademy, "F"), rec, frames=20)
     for sig in signals:
         proc.send_signal(sig)
     _, err = proc.communicate(timeout=30)
