@@ -87,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
     from realtime.live import run_live, stop_on_signals
     from realtime.overlay import Overlay
     from realtime.pipeline import Pipeline
+    from realtime.recording import RecordingSwitch
     from realtime.sinks import AnnotatedVideo, EventLog, Sinks
-    from realtime.window import RecordingSwitch, Window
+    from realtime.window import Window
 
     if args.list_cameras:
         cams = list_cameras()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +23,8 @@ import cv2
 
 from core.errors import RunFailure, UsageError, naming
 
-if TYPE_CHECKING:  # only a type here: reading a sidecar needs neither torch nor MediaPipe
+if TYPE_CHECKING:  # only types here: reading a sidecar needs neither torch nor MediaPipe
+    from realtime.overlay import Overlay
     from realtime.pipeline import FrameResult
 
 log = logging.getLogger(__name__)
@@ -132,3 +134,38 @@ def read_sidecar(video: Path) -> list[dict]:
             if n < len(lines):
                 log.warning("%s line %d is damaged and was skipped", path, n)
     return records
+
+
+class RecordingSwitch:
+    """A sink that records while switched on (``--record`` from the start, or key r at any time)."""
+
+    def __init__(self, fps: float, size: tuple[int, int], overlay: Overlay) -> None:
+        self.fps, self.size, self.overlay = fps or 30.0, size, overlay
+        self.recorder: Recorder | None = None
+
+    def start(self, path: Path | None = None) -> None:
+        path = path or Path("recordings") / f"session-{datetime.now():%Y%m%d-%H%M%S}.avi"
+        self.recorder = Recorder(path, self.fps, self.size)
+        self.overlay.status.recording = True
+        self._notify(f"recording to {path}")
+
+    def stop(self) -> None:
+        if self.recorder is not None:
+            self.recorder.close()
+            self._notify(f"saved {self.recorder.frames} frames to {self.recorder.path}")
+            self.recorder = None
+        self.overlay.status.recording = False
+
+    def toggle(self) -> None:
+        self.stop() if self.recorder else self.start()
+
+    def write(self, result: FrameResult) -> None:
+        if self.recorder is not None:
+            self.recorder.write(result)
+
+    def close(self) -> None:
+        self.stop()
+
+    def _notify(self, message: str) -> None:
+        log.info(message)
+        self.overlay.status.notify(message)

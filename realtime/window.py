@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import cv2
 
 from realtime.overlay import Overlay, window_size
-from realtime.recording import Recorder
+from realtime.recording import RecordingSwitch
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
@@ -33,41 +33,6 @@ KEYS = {
     "n": ("snapshot", "save a snapshot of the window"),
 }
 HELP_LINE = "  ".join(f"{'space' if k == ' ' else k}:{a}" for k, (a, _) in KEYS.items())
-
-
-class RecordingSwitch:
-    """A sink that records while switched on (``--record`` from the start, or key r at any time)."""
-
-    def __init__(self, fps: float, size: tuple[int, int], overlay: Overlay) -> None:
-        self.fps, self.size, self.overlay = fps or 30.0, size, overlay
-        self.recorder: Recorder | None = None
-
-    def start(self, path: Path | None = None) -> None:
-        path = path or Path("recordings") / f"session-{datetime.now():%Y%m%d-%H%M%S}.avi"
-        self.recorder = Recorder(path, self.fps, self.size)
-        self.overlay.status.recording = True
-        self._notify(f"recording to {path}")
-
-    def stop(self) -> None:
-        if self.recorder is not None:
-            self.recorder.close()
-            self._notify(f"saved {self.recorder.frames} frames to {self.recorder.path}")
-            self.recorder = None
-        self.overlay.status.recording = False
-
-    def toggle(self) -> None:
-        self.stop() if self.recorder else self.start()
-
-    def write(self, result: FrameResult) -> None:
-        if self.recorder is not None:
-            self.recorder.write(result)
-
-    def close(self) -> None:
-        self.stop()
-
-    def _notify(self, message: str) -> None:
-        log.info(message)
-        self.overlay.status.notify(message)
 
 
 class Window:
