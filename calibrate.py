@@ -23,6 +23,7 @@ from core.cli import check_output, has_display, setup_logging
 from core.errors import EXIT_INTERRUPTED, UsageError, cli_main
 from model import SHIPPED_CHECKPOINT
 from realtime.capture import Camera
+from realtime.motion import MOVING_LETTERS, drawn_path
 from realtime.tracking import HandTracker, pick_signing_hand
 from train.data import discover
 from train.label import Recording, labeled_hands
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("calibrate")
 WINDOW = "calibrate"
+MOVING = {m.letter: m for m in MOVING_LETTERS}
+MIN_MOVING_FRAMES = 5
 
 
 def shots_from_images(folder: Path) -> list[Shot]:
@@ -48,15 +51,23 @@ def shots_from_images(folder: Path) -> list[Shot]:
     return shots
 
 
-def shots_from_recording(video: Path, labels: str, per_letter: int) -> list[Shot]:
+def shots_from_recording(video: Path, labels: str, per_letter: int) -> tuple[list[Shot], dict[str, list[np.ndarray]]]:
+    """``per_letter`` frames spread evenly over each still letter's labeled frames that have a hand, and the path
+    drawn in each range labeled J or Z (one example a range)."""
     from train.calibration import Shot
 
-    """``per_letter`` frames spread evenly over each letter's labeled frames that have a hand."""
+    ranges = read_labels(labels)
     rec = Recording(video)
     try:
         by_label: dict[str, list[Shot]] = {}
-        for item in labeled_hands(rec, read_labels(labels)):
-            if item.landmarks is not None:
+        tracks: dict[int, list[np.ndarray]] = {}  # a moving letter's range -> its landmarks, frame by frame
+        for item in labeled_hands(rec, ranges):
+            if item.landmarks is None:
+                continue
+            if item.label in MOVING:
+                first = next(r.first for r in ranges if r.first <= item.frame <= r.last)
+                tracks.setdefault(first, []).append(item.landmarks)
+            else:
                 by_label.setdefault(item.label, []).append(Shot(item.image, item.landmarks, item.label))
     finally:
         rec.close()
@@ -64,7 +75,20 @@ def shots_from_recording(video: Path, labels: str, per_letter: int) -> list[Shot
     for items in by_label.values():
         picks = np.linspace(0, len(items) - 1, min(per_letter, len(items))).round().astype(int)
         shots += [items[i] for i in sorted(set(picks))]
-    return shots
+    moving: dict[str, list[np.ndarray]] = {}
+    for r in ranges:
+        track = tracks.get(r.first, [])
+        if r.label in MOVING and len(track) >= MIN_MOVING_FRAMES:
+            moving.setdefault(r.label, []).append(drawn_path(MOVING[r.label], track))
+        elif r.label in MOVING:
+            log.warning(
+                "%s at frames %d-%d: a hand in only %d frames, too few to learn a movement from",
+                r.label,
+                r.first,
+                r.last,
+                len(track),
+            )
+    return shots, moving
 
 
 def camera_check(camera: Camera, tracker: HandTracker, seconds: float = 3.0) -> list[str]:
@@ -172,10 +196,11 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
     base = load_checkpoint(args.model)
     try:
+        moving: dict[str, list[np.ndarray]] = {}
         if args.images:
             shots = shots_from_images(args.images)
         elif args.video:
-            shots = shots_from_recording(args.video, args.labels, args.shots)
+            shots, moving = shots_from_recording(args.video, args.labels, args.shots)
         else:
             letters = list(args.letters.upper()) if args.letters else base.letters
             camera = Camera(args.camera)  # first: with no camera, that is what to fix
@@ -190,13 +215,14 @@ def run(args: argparse.Namespace) -> int:
                 finally:
                     cv2.destroyAllWindows()
         started = time.perf_counter()
-        personal = calibrate(base, shots, CalibrationSettings(), args.signer)
+        personal = calibrate(base, shots, CalibrationSettings(), args.signer, moving)
         save_checkpoint(args.out, personal)
     except KeyboardInterrupt:
         print("calibration cancelled; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
+    examples = "".join(f", {len(v)} {k}" for k, v in moving.items())
     print(
-        f"calibrated on {len(shots)} shots in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
+        f"calibrated on {len(shots)} shots{examples} in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
         f"use it: python run.py --camera 0 --model {args.out}"
     )
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import cv2
 import numpy as np
 
 from core.errors import EXIT_FAILED, AslError
+from realtime.mp4 import complete_tracks
 
 log = logging.getLogger(__name__)
 # OpenCV's and FFmpeg's own warnings ("overread 8" on a recording cut short) would bury the one-line errors the
@@ -93,10 +95,18 @@ class VideoFile(FrameSource):
         path = Path(path)
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
+        self._salvaged: Path | None = None
         self._cap = open_video(path)
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()
+            self._salvaged = _salvage(path)
+            if self._salvaged is not None:
+                self._cap = open_video(self._salvaged)
+                ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
+        if not ok or first is None:
+            self._cap.release()
+            self._remove_salvaged()
             raise SourceError(
                 f"cannot read video {path}: not a video, damaged, or a codec OpenCV lacks "
                 "(try converting it to .mp4 with ffmpeg)"
@@ -140,6 +150,29 @@ class VideoFile(FrameSource):
 
     def close(self) -> None:
         self._cap.release()
+        self._remove_salvaged()
+
+    def _remove_salvaged(self) -> None:
+        if self._salvaged is not None:
+            self._salvaged.unlink(missing_ok=True)
+            self._salvaged = None
+
+
+def _salvage(path: Path) -> Path | None:
+    """A temporary copy of an MP4 whose index is cut short, without the cut part (``realtime.mp4``), or None."""
+    if path.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        return None
+    try:
+        fixed = complete_tracks(path.read_bytes())
+    except OSError:
+        return None
+    if fixed is None:
+        return None
+    fd, name = tempfile.mkstemp(suffix=path.suffix, prefix="salvaged-")
+    with os.fdopen(fd, "wb") as f:
+        f.write(fixed)
+    log.warning("%s: its index is cut short (an interrupted copy?); reading its whole video track", path.name)
+    return Path(name)
 
 
 class Camera(FrameSource):

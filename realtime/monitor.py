@@ -47,13 +47,16 @@ class RunStats:
         for e in result.events:
             log.log(
                 logging.INFO if e.kind == "commit" else logging.DEBUG,
-                "%s %s at %.2f s (%.0f%%)",
+                "%s %s at %.2f s (%.0f%%)%s",
                 e.kind,
                 e.letter or "",
                 e.t,
                 100 * e.confidence,
+                f", taking back {e.replaces}" if e.replaces else "",
             )
             if e.kind == "commit":
+                if e.replaces and self.commits:
+                    self.commits.pop()
                 self.commits.append(f"{e.letter}@{e.t:.2f}s")
 
     def summary(self) -> str:

@@ -15,6 +15,7 @@ from core.hand import Hand
 from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
 from realtime.capture import Frame
+from realtime.motion import MotionRecognizer
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 from realtime.tracking import BoxSmoother, HandTracker, pick_signing_hand
 
@@ -61,6 +62,7 @@ class Pipeline:
         self.tracker = HandTracker(video=True)
         self.smoother = LetterSmoother(classifier.classes, settings)
         self.box_smoother = BoxSmoother(alpha=box_alpha)
+        self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
 
@@ -79,6 +81,12 @@ class Pipeline:
             result.timings_ms["crop"] = (t2 - t1) * 1000
             result.timings_ms["classify"] = (t3 - t2) * 1000
         result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t)
+        moved = self.motion.update(found.landmarks if found is not None else None, frame.t)
+        if moved is not None:
+            m = moved.letter
+            result.events += self.smoother.commit_moving(
+                m.letter, frame.t, moved.confidence, moved.started, m.starts_from
+            )
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return result

@@ -57,7 +57,8 @@ class Sinks:
 
 
 class EventLog:
-    """One JSON line per committed letter (frame, time, letter, confidence), flushed as it happens."""
+    """One JSON line per committed letter (frame, time, letter, confidence), flushed as it happens; a letter that
+    takes back the one before it (a J that began as an I) says so in ``replaces``."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -72,6 +73,8 @@ class EventLog:
                     "letter": e.letter,
                     "confidence": round(e.confidence, 4),
                 }
+                if e.replaces:
+                    line["replaces"] = e.replaces
                 with naming(self.path):
                     self._file.write(json.dumps(line) + "\n")
                     self._file.flush()

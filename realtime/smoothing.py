@@ -5,6 +5,10 @@ averages the probabilities of the last ``window_s`` seconds and commits a letter
 stayed above ``enter`` for ``min_hold_s``; a committed letter is released only when its average has stayed
 below ``exit`` (or the hand has been gone) for ``release_s``. Enter above exit is the hysteresis that stops a
 letter flickering on and off during a hold. Time-based, so the behaviour does not depend on the frame rate.
+
+J and Z are signed with a movement (``realtime.motion``) and come in through :meth:`LetterSmoother.commit_moving`:
+such a letter replaces the still letter its movement began from (the I a J starts as) and stays committed until
+the hand shows something else, so the I that a J ends in is not committed again.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ class LetterEvent:
     t: float
     letter: str | None = None
     confidence: float = 0.0
+    replaces: str | None = None  # a commit that takes back the letter committed before it (an I that became a J)
 
 
 class LetterSmoother:
@@ -64,6 +69,8 @@ class LetterSmoother:
         self._weak_since: float | None = None  # committed letter below exit (or hand gone), since when
         self._hand_lost_at: float | None = None
         self._no_hand_reported = True
+        self._committed_at = -np.inf
+        self._blocked: frozenset[str] = frozenset()  # still letters not committed while a moving letter holds
 
     def update(self, probs: np.ndarray | None, t: float) -> list[LetterEvent]:
         """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds."""
@@ -91,7 +98,10 @@ class LetterSmoother:
         best = int(letter_probs.argmax())
         best_letter, best_p = self.classes[best], float(avg[best])
 
-        if self.letter is not None:
+        if self.letter is not None and self.letter not in self.classes:  # a moving letter: held while its shape is
+            if self.classes[int(avg.argmax())] not in self._blocked:
+                events.append(self._release(t))
+        elif self.letter is not None:
             self.confidence = float(avg[self.classes.index(self.letter)])
             if self.confidence < s.exit:
                 self._weak_since = t if self._weak_since is None else self._weak_since
@@ -100,19 +110,41 @@ class LetterSmoother:
             else:
                 self._weak_since = None
 
-        if best_p >= s.enter and best_letter != self.letter:
+        if best_p >= s.enter and best_letter != self.letter and best_letter not in self._blocked:
             if self._candidate is None or self._candidate[0] != best_letter:
                 self._candidate = (best_letter, t)
             if t - self._candidate[1] >= s.min_hold_s:
                 if self.letter is not None:
                     events.append(self._release(t))
                 self.letter, self.confidence, self._candidate = best_letter, best_p, None
+                self._committed_at = t
                 events.append(LetterEvent("commit", t, best_letter, best_p))
         else:
             self._candidate = None
         return events
 
+    def commit_moving(
+        self, letter: str, t: float, confidence: float, started: float, starts_from: tuple[str, ...]
+    ) -> list[LetterEvent]:
+        """Commit a letter recognised from a movement that began at ``started``. The letter committed now is
+        taken back (the commit says what it ``replaces``) when it is one whose shape the movement starts from, or
+        was committed during the movement; any other is released first. The ``starts_from`` letters are not
+        committed while the moving letter holds, which is until the hand shows another class or leaves."""
+        events = []
+        replaces = None
+        if self.letter is not None:
+            if self.letter in starts_from or self._committed_at >= started:
+                replaces = self.letter
+            else:
+                events.append(self._release(t))
+        self.letter, self.confidence, self._committed_at = letter, confidence, t
+        self._candidate = self._weak_since = None
+        self._blocked = frozenset(starts_from)
+        events.append(LetterEvent("commit", t, letter, confidence, replaces))
+        return events
+
     def _release(self, t: float) -> LetterEvent:
         event = LetterEvent("release", t, self.letter, self.confidence)
         self.letter, self.confidence, self._weak_since = None, 0.0, None
+        self._blocked = frozenset()
         return event

@@ -105,6 +105,26 @@ def test_calibration_from_a_labeled_recording(weak_model, tmp_path, capsys):
     assert load_checkpoint(out).info["calibration"]["shots"] == {"B": 4}
 
 
+def test_a_recording_labeled_with_j_ranges_teaches_the_signers_own_j(weak_model, tmp_path, capsys):
+    """The J clip's two Js, labeled as ranges: the checkpoint keeps one drawn path for each, and the motion
+    recogniser of a pipeline on that checkpoint loads them."""
+    from model import shared_dir
+    from model.classifier import LetterClassifier
+    from realtime.motion import POINTS
+    from realtime.pipeline import Pipeline
+
+    clip = shared_dir() / "data/video_signademy/J/signademy_J.mp4"
+    out = tmp_path / "p.pt"
+    args = ["--video", str(clip), "--labels", "44-62:J,100-118:J", "--model", str(weak_model), "--out", str(out)]
+    assert calibrate.main(args) == 0
+    assert "0 shots, 2 J" in capsys.readouterr().out
+    info = load_checkpoint(out).info
+    assert info["calibration"]["moving_examples"] == {"J": 2}
+    assert [len(p) for p in info["moving_shapes"]["J"]] == [POINTS, POINTS]
+    with Pipeline(LetterClassifier(out, device="cpu")) as pipeline:
+        assert len(pipeline.motion._drawn["J"]) == 3 * len(pipeline.motion._drawn["Z"])  # built-in + 2 personal
+
+
 def test_too_few_shots_and_unknown_letters_are_refused(tmp_path, capsys):
     import numpy as np
 

@@ -1,8 +1,9 @@
 """Replay tests: the shipped model and the live pipeline on real clips of one signer (../shared/data/video_signademy).
 
-For A-I clips: exactly the right letter is committed, within 300 ms of the hand settling (our hold labels in
-tests/replay/signademy_holds.json), and it stays committed, without flicker, to the end of the hold.
-For the other letters: no A-I letter is committed at all (the model has a no-letter class).
+For every clip of a still letter: the right letter is committed, within 300 ms of the hand settling (our hold
+labels in tests/replay/signademy_holds.json), it stays committed, without flicker, to the end of the hold, and no
+other letter is committed (the teaching clips M, N and T may commit the letters they show on the way, before
+the hold). The J clip spells J twice, and no I.
 """
 
 from __future__ import annotations
@@ -21,28 +22,8 @@ from realtime.smoothing import LIVE_NO_LETTER_OFFSET
 
 pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
 LABELS = json.loads((Path(__file__).parent / "replay" / "signademy_holds.json").read_text())
-OTHER = list("KLMNOPQRSTUVWX")  # Y: the shared clip is unreadable (broken MP4 header)
-
-
-# Known misses of the shipped model, kept as strict xfails: each fails the day it is fixed, so this list stays true.
-KNOWN_FALSE_COMMITS = {
-    "L": "commits D for a moment 2.0 s into the clip (averaged confidence 0.73)",
-    "M": "commits B for a moment 1.9 s into the clip (averaged confidence 0.79)",
-}
-# Misses whose averaged confidence sits on the 0.70 entry threshold, where the float differences between CPUs
-# (AVX2 EPYC, AVX-512/AMX Xeon) decide: non-strict, so neither outcome fails CI, until a model that knows S ships.
-KNOWN_MARGINAL_COMMITS = {
-    "S": "commits E 1.9 s into the clip at an averaged confidence of about 0.70, the entry threshold: "
-    "whether it crosses depends on the CPU's float rounding (no model yet knows S)",
-}
-
-
-def other_letter_param(letter: str):
-    if letter in KNOWN_FALSE_COMMITS:
-        return pytest.param(letter, marks=pytest.mark.xfail(reason=KNOWN_FALSE_COMMITS[letter], strict=True))
-    if letter in KNOWN_MARGINAL_COMMITS:
-        return pytest.param(letter, marks=pytest.mark.xfail(reason=KNOWN_MARGINAL_COMMITS[letter], strict=False))
-    return letter
+HOLDS = LABELS["holds"]  # every clip of a still letter, A-Y (Y's index is cut short: realtime/mp4.py)
+FORMED_FROM = LABELS["formed_from"]  # teaching clips: letters shown on the way to the clip's own letter
 
 
 @functools.cache
@@ -67,28 +48,46 @@ def replay(letter: str) -> tuple[list, list]:
     return commits, letters
 
 
-@pytest.mark.parametrize("letter", sorted(LABELS["holds"]))
+def spelled(commits: list) -> list[tuple[int, str]]:
+    """(frame, letter) of each commit that stands: a commit that replaces another (an I that became a J) takes
+    the other's place."""
+    out: list[tuple[int, str]] = []
+    for frame, e in commits:
+        if e.replaces and out:
+            out.pop()
+        out.append((frame, e.letter))
+    return out
+
+
+@pytest.mark.parametrize("letter", sorted(HOLDS))
 def test_held_letter_is_committed_fast_and_alone(letter):
-    start, _ = LABELS["holds"][letter]
+    start, end = HOLDS[letter]
     commits, _ = replay(letter)
-    assert [e.letter for _, e in commits] == [letter], f"committed {[(f, e.letter) for f, e in commits]}"
-    latency = commits[0][1].t - start / LABELS["fps"]
+    letters = spelled(commits)
+    own = [(f, e) for f, e in commits if e.letter == letter]
+    assert own, f"{letter} never committed; committed {letters}"
+    latency = own[0][1].t - start / LABELS["fps"]
     assert latency <= 0.300, f"{letter} committed {latency * 1000:.0f} ms after the hand settled"
+    others = [(f, lt) for f, lt in letters if lt != letter]
+    # a teaching clip may commit the letters it shows on the way, but never during the hold itself
+    assert all(lt in FORMED_FROM.get(letter, ()) and not start <= f <= end for f, lt in others), (
+        f"{letter} clip also committed {others} (hold {start}-{end})"
+    )
 
 
-@pytest.mark.parametrize("letter", sorted(LABELS["holds"]))
+@pytest.mark.parametrize("letter", sorted(HOLDS))
 def test_letter_stays_committed_through_the_hold(letter):
-    start, end = LABELS["holds"][letter]
+    start, end = HOLDS[letter]
     commits, letters = replay(letter)
-    first = commits[0][0] if commits else end
+    first = next((f for f, e in commits if e.letter == letter and f >= start - 10), end)
     held = letters[max(first, start) : end + 1]
     assert held and all(l == letter for l in held), f"stable letter during the hold: {''.join(l or '-' for l in held)}"
 
 
-@pytest.mark.parametrize("letter", [other_letter_param(letter) for letter in OTHER])
-def test_other_letters_commit_no_known_letter(letter):
-    commits, _ = replay(letter)
-    assert commits == [], f"{letter} clip committed {[(f, e.letter) for f, e in commits]}"
+def test_the_j_clip_spells_j_and_nothing_else():
+    """The signer draws J twice; each starts as a held I, which the J takes back."""
+    commits, _ = replay("J")
+    assert [lt for _, lt in spelled(commits)] == ["J", "J"], f"committed {[(f, e.letter) for f, e in commits]}"
 
 
 def test_headless_cli_writes_commit_events(signademy, tmp_path):

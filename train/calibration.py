@@ -61,10 +61,34 @@ def check_shots(shots: list[Shot], classes: list[str]) -> Counter:
 
 
 def calibrate(
-    base: Checkpoint, shots: list[Shot], settings: CalibrationSettings = CalibrationSettings(), signer: str = ""
+    base: Checkpoint,
+    shots: list[Shot],
+    settings: CalibrationSettings = CalibrationSettings(),
+    signer: str = "",
+    moving_shapes: dict[str, list[np.ndarray]] | None = None,
 ) -> Checkpoint:
-    """A new checkpoint whose head is fine-tuned on ``shots``; backbone, classes and preprocessing unchanged."""
-    counts = check_shots(shots, base.classes)
+    """A new checkpoint whose head is fine-tuned on ``shots``; backbone, classes and preprocessing unchanged.
+    ``moving_shapes``: the signer's own J and Z paths (``realtime.motion.drawn_path``), kept in the checkpoint's
+    info beside any it has, for the live loop's motion recogniser."""
+    moving_shapes = {k: v for k, v in (moving_shapes or {}).items() if v}
+    if not shots and not moving_shapes:
+        raise CalibrationError("nothing to calibrate on: no labeled hands found")
+    info = dict(base.info)
+    if moving_shapes:
+        kept = {k: list(v) for k, v in info.get("moving_shapes", {}).items()}
+        for letter, paths in moving_shapes.items():
+            kept.setdefault(letter, []).extend(np.round(p, 4).tolist() for p in paths)
+        info["moving_shapes"] = kept
+    info["calibration"] = {
+        "signer": signer,
+        "shots": dict(Counter(s.label for s in shots)),
+        "moving_examples": {k: len(v) for k, v in moving_shapes.items()},
+        "settings": settings.__dict__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    if not shots:
+        return replace(base, info=info)
+    check_shots(shots, base.classes)
     inputs, labels = [], []
     for i, shot in enumerate(shots):
         views = views_of(shot.image, shot.landmarks, base.preprocess, Augment(), settings.views, [settings.seed, i])
@@ -76,13 +100,6 @@ def calibrate(
     head = fine_tune(base.net.head, x, lm, y, settings)
     net = copy.deepcopy(base.net).cpu()
     net.head = head
-    info = dict(base.info)
-    info["calibration"] = {
-        "signer": signer,
-        "shots": dict(counts),
-        "settings": settings.__dict__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-    }
     return replace(base, net=net, info=info)
 
 

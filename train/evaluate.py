@@ -23,7 +23,7 @@ from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from model.classifier import LetterClassifier
 from train.data import discover
 from train.features import detect_hands, read_image
-from train.metrics import NO_HAND, per_letter_scores
+from train.metrics import NO_HAND, group_confusions, letter_confusion, per_letter_scores
 from train.plots import plot_confusion
 
 log = logging.getLogger("train.evaluate")
@@ -41,21 +41,20 @@ def evaluate(data: Path, classifier: LetterClassifier, batch_size: int = 32) -> 
         for (i, _), prediction in zip(rows, classifier.predict(inputs)):
             predicted[i] = prediction.label
     known = set(classifier.classes) - {NO_LETTER}
-    rows_labels = sorted({s.letter for s in samples})
-    cols = list(classifier.classes) + [NO_HAND]
-    cm = np.zeros((len(rows_labels), len(cols)), dtype=np.int64)
-    for s, label in zip(samples, predicted):
-        cm[rows_labels.index(s.letter), cols.index(label)] += 1
+    letters = [s.letter for s in samples]
+    cm, rows_labels, cols = letter_confusion(letters, predicted, classifier.classes)
     known_idx = [i for i, s in enumerate(samples) if s.letter in known]
     other_idx = [i for i, s in enumerate(samples) if s.letter not in known]
     metrics = {
         "data": str(data),
+        "classes": list(classifier.classes),
         "images": len(known_idx),
         "hands_found": sum(hands[i] is not None for i in known_idx),
         "accuracy": (
             round(sum(predicted[i] == samples[i].letter for i in known_idx) / len(known_idx), 4) if known_idx else None
         ),
-        "per_letter": per_letter_scores([s.letter for s in samples], predicted, known),
+        "per_letter": per_letter_scores(letters, predicted, known),
+        "confusable_groups": group_confusions(letters, predicted, known),
         "other_images": len(other_idx),
         "rejection_rate": (
             round(sum(predicted[i] in (NO_LETTER, NO_HAND) for i in other_idx) / len(other_idx), 4)

@@ -22,7 +22,7 @@ from train.augment import Augment
 from train.data import DatasetError, Sample, dataset_name, discover
 from train.features import FeatureSet, compute_folder_features
 from train.fit import FitConfig, Split, fit_head, predict_logits
-from train.metrics import NO_HAND, per_letter_scores, score_logits
+from train.metrics import NO_HAND, group_confusions, letter_confusion, per_letter_scores, score_logits
 from train.plots import plot_confusion, plot_curves
 from train.splits import signer_folds, signer_holdout
 
@@ -154,11 +154,21 @@ def cross_validate(
         per_repeat = runs.mean(axis=0)
         summary["repeat_accuracy"] = per_repeat.round(4).tolist()
         log.info("mean accuracy of each repeat: %s", " ".join(f"{100 * a:.2f}%" for a in per_repeat))
-    summary["per_letter"] = per_letter_scores(letters, predicted, set(classes) - {NO_LETTER})
+    known = set(classes) - {NO_LETTER}
+    summary["per_letter"] = per_letter_scores(letters, predicted, known)
+    summary["confusable_groups"] = group_confusions(letters, predicted, known)
     log.info(
         "per letter, all folds (other letters: given no letter): %s",
         " ".join(f"{k} {100 * v:.0f}%" for k, v in summary["per_letter"].items()),
     )
+    for group, g in summary["confusable_groups"].items():
+        log.info(
+            "%s: %.2f%% right; errors within the group %d, elsewhere %d",
+            group,
+            100 * g["accuracy"],
+            g["within_group_errors"],
+            g["other_errors"],
+        )
     rejections = [r["rejection_rate"] for r in results if "rejection_rate" in r]
     if rejections:
         summary["mean_rejection_rate"] = float(np.mean(rejections))
@@ -172,10 +182,10 @@ def cross_validate(
         100 * accs.min(),
     )
     atomic_write(out / "cv.json", lambda tmp: tmp.write_text(json.dumps(summary, indent=2)))
-    cm = np.sum([r["confusion"] for r in results], axis=0)
-    plot_confusion(
-        cm, classes, classes, out / "cv_confusion.png", f"{folds}-fold signer CV, mean accuracy {accs.mean():.2%}"
-    )
+    cm, rows, cols = letter_confusion(letters, predicted, classes)
+    runs_note = f" x {repeats} repeats" if repeats > 1 else ""
+    title = f"{folds}-fold signer CV{runs_note}, all folds, mean accuracy {accs.mean():.2%}"
+    plot_confusion(cm, rows, cols, out / "cv_confusion.png", title)
     return summary
 
 

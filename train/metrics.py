@@ -15,6 +15,8 @@ from core.letters import NO_LETTER
 from train.data import Sample
 
 NO_HAND = "no hand"  # the answer for a photo in which no hand was found
+# Letters whose handshapes differ by a thumb's or a finger's position: where a model's errors are expected to fall.
+CONFUSABLE_GROUPS = ("AEMNST", "KRUV", "GHPQ", "DXZ", "IJY", "CO")
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
@@ -32,6 +34,38 @@ def per_letter_scores(letters: Sequence[str], predicted: Sequence[str], known: s
         hit = sum(p == letter for p in mine) if letter in known else sum(p in (NO_LETTER, NO_HAND) for p in mine)
         scores[letter] = round(hit / len(mine), 4)
     return scores
+
+
+def letter_confusion(
+    letters: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """Counts of each letter filed (rows: every letter present, J and Z included, which a still model calls no
+    letter) against each answer (columns: ``classes`` and no hand)."""
+    rows, cols = sorted(set(letters)), [*classes, NO_HAND]
+    cm = np.zeros((len(rows), len(cols)), dtype=np.int64)
+    for letter, answer in zip(letters, predicted):
+        cm[rows.index(letter), cols.index(answer)] += 1
+    return cm, rows, cols
+
+
+def group_confusions(letters: Sequence[str], predicted: Sequence[str], known: set[str]) -> dict[str, dict]:
+    """For each of CONFUSABLE_GROUPS: its known letters' images, how many were right, and how many were taken for
+    another letter of the same group (the errors a look-alike explains) or for something else."""
+    out = {}
+    for group in CONFUSABLE_GROUPS:
+        members = set(group) & known
+        mine = [(lt, p) for lt, p in zip(letters, predicted) if lt in members]
+        if not mine:
+            continue
+        right = sum(lt == p for lt, p in mine)
+        within = sum(lt != p and p in group for lt, p in mine)
+        out["/".join(group)] = {
+            "images": len(mine),
+            "accuracy": round(right / len(mine), 4),
+            "within_group_errors": within,
+            "other_errors": len(mine) - right - within,
+        }
+    return out
 
 
 def score_logits(
