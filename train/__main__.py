@@ -50,6 +50,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="the head's CNN over AlexNet features (original: the 5x5-conv baseline design)",
     )
     p.add_argument(
+        "--hidden",
+        type=int,
+        default=HeadConfig.hidden,
+        help="width of the head's image branch (default %(default)s; the alphabet model uses 256, README)",
+    )
+    p.add_argument(
         "--image-dropout",
         type=number(0, 1),
         default=HeadConfig.image_dropout,
@@ -123,8 +129,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         p.error("--letters takes letters A-Z, like ABCDEFGHI")
     if args.other_views is None:
         args.other_views = args.views
-    if min(args.views, args.other_views, args.epochs, args.repeats) < 1:
-        p.error("--views, --other-views, --epochs and --repeats must be at least 1")
+    if min(args.views, args.other_views, args.epochs, args.repeats, args.hidden) < 1:
+        p.error("--views, --other-views, --epochs, --repeats and --hidden must be at least 1")
     if args.repeats > 1 and not args.cv:
         p.error("--repeats needs --cv")
     if not 0 <= args.label_smoothing < 1:
@@ -166,6 +172,7 @@ def run(args: argparse.Namespace) -> int:
         len(classes),
         use_landmarks=not args.no_landmarks,
         image_branch=args.image_branch,
+        hidden=args.hidden,
         image_dropout=args.image_dropout,
         hand_shape=not args.plain_landmarks,
         shape_depth=not args.flat_hand_shape,
