@@ -1,4 +1,4 @@
-"""python run.py --camera 0: the live ASL letter recognizer (A-I).
+"""python run.py --camera 0: the live ASL fingerspelling recognizer (24 still letters; J and Z by movement).
 
 Also replays a video file (--video), headless (--no-window) with the committed letters written as JSONL
 (--events) and an annotated copy (--output), and records sessions for offline labeling (--record, or R).
@@ -51,6 +51,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     g.add_argument("--min-hold-s", type=seconds, default=d.min_hold_s, help="time above --enter before committing")
     g.add_argument("--release-s", type=seconds, default=d.release_s, help="time below --exit before releasing")
     g.add_argument(
+        "--max-speed",
+        type=number(0, 100, low_open=True),
+        default=d.max_speed,
+        help="hand sizes a second above which the hand is between letters and nothing is committed",
+    )
+    g.add_argument(
         "--no-letter-offset",
         type=number(-20, 20),
         default=LIVE_NO_LETTER_OFFSET,
@@ -95,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         cams = list_cameras()
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")
         return EXIT_OK if cams else 1
-    settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s)
+    settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s, args.max_speed)
     check_before_work(args)
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     with (

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SHIPPED_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"
+SHIPPED_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"  # the 24 still letters and "no letter"
+A_TO_I_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters_a_to_i.pt"  # the model before it (README)
 BACKBONE_FILE = "weights/alexnet_features_imagenet1k_v1.pth"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # model.device.pick_device; here so flags need no torch
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from core.crop import Box
 from core.hand import Hand
+from core.landmarks import FINGERS, WRIST
 from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
 from realtime.capture import Frame
@@ -65,6 +66,7 @@ class Pipeline:
         self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
+        self._last: tuple[float, np.ndarray] | None = None  # time and landmarks of the last frame with a hand
 
     def process(self, frame: Frame) -> FrameResult:
         result = FrameResult(frame)
@@ -80,7 +82,8 @@ class Pipeline:
             t3 = time.perf_counter()
             result.timings_ms["crop"] = (t2 - t1) * 1000
             result.timings_ms["classify"] = (t3 - t2) * 1000
-        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t)
+        speed = self._speed(found, frame.t)
+        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t, speed)
         moved = self.motion.update(found.landmarks if found is not None else None, frame.t)
         if moved is not None:
             m = moved.letter
@@ -90,6 +93,16 @@ class Pipeline:
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
         result.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return result
+
+    def _speed(self, found: Hand | None, t: float) -> float:
+        """How fast the hand moves: its landmarks' mean displacement since the last frame, in hand sizes (wrist to
+        middle knuckle) a second; 0 for a hand just found."""
+        last, self._last = self._last, None if found is None else (t, found.landmarks[:, :2])
+        if found is None or last is None or t <= last[0]:
+            return 0.0
+        now = found.landmarks[:, :2]
+        size = max(float(np.linalg.norm(now[FINGERS[2][0]] - now[WRIST])), 1.0)
+        return float(np.linalg.norm(now - last[1], axis=1).mean()) / size / (t - last[0])
 
     def close(self) -> None:
         self.tracker.close()

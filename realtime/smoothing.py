@@ -36,12 +36,15 @@ class SmootherSettings:
     exit: float = 0.40
     min_hold_s: float = 0.10
     release_s: float = 0.30
+    max_speed: float = 2.0  # hand sizes a second: a hand moving faster is between letters, and commits nothing
 
     def __post_init__(self) -> None:
         if not 0 < self.exit <= self.enter <= 1:
             raise UsageError(f"need 0 < exit ({self.exit}) <= enter ({self.enter}) <= 1")
         if min(self.window_s, self.min_hold_s, self.release_s) < 0:
             raise UsageError("smoothing times must not be negative")
+        if self.max_speed <= 0:
+            raise UsageError("the speed limit for committing must be positive")
 
 
 @dataclass(frozen=True)
@@ -72,8 +75,11 @@ class LetterSmoother:
         self._committed_at = -np.inf
         self._blocked: frozenset[str] = frozenset()  # still letters not committed while a moving letter holds
 
-    def update(self, probs: np.ndarray | None, t: float) -> list[LetterEvent]:
-        """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds."""
+    def update(self, probs: np.ndarray | None, t: float, speed: float = 0.0) -> list[LetterEvent]:
+        """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds; ``speed``
+        how fast the hand moves, in hand sizes a second. A letter is held still: while the hand moves faster than
+        ``max_speed`` (rising into place, dropping, turning between letters) nothing new is committed, so the
+        shapes it passes through on the way cannot add up to a letter."""
         s = self.settings
         events: list[LetterEvent] = []
         if probs is None:
@@ -110,7 +116,12 @@ class LetterSmoother:
             else:
                 self._weak_since = None
 
-        if best_p >= s.enter and best_letter != self.letter and best_letter not in self._blocked:
+        if (
+            best_p >= s.enter
+            and best_letter != self.letter
+            and best_letter not in self._blocked
+            and speed <= s.max_speed
+        ):
             if self._candidate is None or self._candidate[0] != best_letter:
                 self._candidate = (best_letter, t)
             if t - self._candidate[1] >= s.min_hold_s:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import SHIPPED_CHECKPOINT, default_backbone_weights
+from model import A_TO_I_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
 from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
@@ -83,12 +83,17 @@ def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsy
     assert result["images"] >= 200 and result["hands_found"] >= 0.98 * result["images"]
     assert result["accuracy"] >= 0.95
     assert set(result["per_letter"]) == set("ABCDEFGHI")
+    assert result["classes"] == load_checkpoint(SHIPPED_CHECKPOINT).classes
+    assert result["confusable_groups"]["A/E/M/N/S/T"]["images"] > 0
     assert (tmp_path / "cm.png").is_file()
 
 
-def test_shipped_checkpoint_is_self_contained():
-    ckpt = load_checkpoint(SHIPPED_CHECKPOINT)
-    assert ckpt.letters == list("ABCDEFGHI")
+@pytest.mark.parametrize(
+    "path, letters", [(SHIPPED_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY"), (A_TO_I_CHECKPOINT, "ABCDEFGHI")]
+)
+def test_shipped_checkpoints_are_self_contained(path, letters):
+    ckpt = load_checkpoint(path)
+    assert ckpt.letters == list(letters) and ckpt.classes[-1] == "none"
     assert len(ckpt.net.backbone.state_dict()) == 10  # AlexNet conv weights travel inside the file
     assert "metrics" in ckpt.info
 
@@ -236,3 +241,17 @@ def test_hand_cache_follows_file_contents_not_paths_or_times(tmp_path, monkeypat
     assert hands(copy) == [11, 15] and looked_at[2:] == [copy / "1_A_2.jpg"]
     with pytest.raises(DatasetError, match="cannot read image .*gone.jpg"):  # deleted after discovery
         features.detect_hands([Sample(tmp_path / "gone.jpg", "A", "1")], tmp_path / "cache")
+
+
+def test_confusable_groups_count_errors_within_and_outside_the_group():
+    from train.metrics import NO_HAND, group_confusions, letter_confusion
+
+    letters = ["E", "E", "E", "S", "K", "J"]
+    predicted = ["E", "S", "B", "S", "R", "none"]
+    groups = group_confusions(letters, predicted, known=set("BEKRS"))
+    assert groups["A/E/M/N/S/T"] == {"images": 4, "accuracy": 0.5, "within_group_errors": 1, "other_errors": 1}
+    assert groups["K/R/U/V"] == {"images": 1, "accuracy": 0.0, "within_group_errors": 1, "other_errors": 0}
+    assert "I/J/Y" not in groups  # J is not known: it scores by rejection, not here
+    cm, rows, cols = letter_confusion(letters, predicted, ["B", "E", "K", "R", "S", "none"])
+    assert rows == ["E", "J", "K", "S"] and cols[-1] == NO_HAND
+    assert cm[rows.index("J"), cols.index("none")] == 1 and cm.sum() == len(letters)
