@@ -68,3 +68,17 @@ def test_one_confident_glitch_is_not_committed():
 def test_settings_are_validated():
     with pytest.raises(ValueError):
         SmootherSettings(enter=0.3, exit=0.5)
+
+
+def test_a_moving_hand_commits_nothing_until_it_is_held_still():
+    sm = LetterSmoother(CLASSES)
+    events = []
+    for k in range(30):  # a confident B on a hand sweeping through the frame
+        events += sm.update(onehot(1), k / FPS, speed=3.0)
+    assert events == []
+    for k in range(30, 45):  # the hand stops: B commits after the usual hold
+        events += sm.update(onehot(1), k / FPS, speed=0.5)
+    assert [(e.kind, e.letter) for e in events] == [("commit", "B")]
+    assert events[0].t - 30 / FPS <= 0.15
+    with pytest.raises(ValueError):
+        SmootherSettings(max_speed=0)
