@@ -54,13 +54,14 @@ DEFAULT_MARGINAL = {
 }
 
 
-def known(letter: str, strict: dict[str, str], marginal: dict[str, str]):
-    """The letter as a test parameter, marked with its known miss, if any."""
+def known(*args: str, strict: dict[str, str], marginal: dict[str, str]):
+    """Test parameters ending in a letter, marked with that letter's known miss, if any."""
+    letter = args[-1]
     if letter in strict:
-        return pytest.param(letter, marks=pytest.mark.xfail(reason=strict[letter], strict=True))
+        return pytest.param(*args, marks=pytest.mark.xfail(reason=strict[letter], strict=True))
     if letter in marginal:
-        return pytest.param(letter, marks=pytest.mark.xfail(reason=marginal[letter], strict=False))
-    return letter
+        return pytest.param(*args, marks=pytest.mark.xfail(reason=marginal[letter], strict=False))
+    return pytest.param(*args)
 
 
 @functools.cache
@@ -96,7 +97,9 @@ def spelled(commits: list) -> list[tuple[int, str]]:
     return out
 
 
-ALPHABET_CASES = [("alphabet", known(lt, ALPHABET_NEVER_COMMITS, ALPHABET_MARGINAL)) for lt in sorted(HOLDS)]
+ALPHABET_CASES = [
+    known("alphabet", lt, strict=ALPHABET_NEVER_COMMITS, marginal=ALPHABET_MARGINAL) for lt in sorted(HOLDS)
+]
 
 
 @pytest.mark.parametrize("model, letter", [*ALPHABET_CASES, *(("default", lt) for lt in A_TO_I)])
@@ -118,7 +121,7 @@ def test_held_letter_is_committed_fast_and_alone(model, letter):
 @pytest.mark.parametrize(
     "model, letter",
     [
-        *(("alphabet", known(lt, ALPHABET_NEVER_COMMITS, {})) for lt in sorted(HOLDS)),
+        *(known("alphabet", lt, strict=ALPHABET_NEVER_COMMITS, marginal={}) for lt in sorted(HOLDS)),
         *(("default", lt) for lt in A_TO_I),
     ],
 )
@@ -130,7 +133,9 @@ def test_letter_stays_committed_through_the_hold(model, letter):
     assert held and all(l == letter for l in held), f"stable letter during the hold: {''.join(l or '-' for l in held)}"
 
 
-@pytest.mark.parametrize("letter", [known(lt, DEFAULT_FALSE_COMMITS, DEFAULT_MARGINAL) for lt in OTHERS])
+@pytest.mark.parametrize(
+    "letter", [known(lt, strict=DEFAULT_FALSE_COMMITS, marginal=DEFAULT_MARGINAL) for lt in OTHERS]
+)
 def test_the_default_model_commits_no_letter_it_knows_on_other_letters(letter):
     commits, _ = replay(letter, "default")
     assert commits == [], f"{letter} clip committed {[(f, e.letter) for f, e in commits]}"
