@@ -150,11 +150,22 @@ def _wrap(text: str, width: int, scale: float) -> list[str]:
     return lines
 
 
+MAX_BARS = 10  # more classes than this (the alphabet model's 25) show only the likeliest, so the bars fit a frame
+
+
+def bar_rows(p: Prediction, most: int = MAX_BARS) -> list[int]:
+    """The classes to draw a bar for: all in their order when they fit, else the ``most`` likeliest, best first."""
+    if len(p.classes) <= most:
+        return list(range(len(p.classes)))
+    return [int(i) for i in np.argsort(-p.probs, kind="stable")[:most]]
+
+
 def _draw_bars(out: np.ndarray, p: Prediction, s: float) -> None:
     x, y0 = 10, int(200 * s)
     row, width = int(22 * s), int(160 * s)
-    for i, (name, prob) in enumerate(zip(p.classes, p.probs)):
-        y = y0 + i * row
+    for k, i in enumerate(bar_rows(p)):
+        name, prob = p.classes[i], float(p.probs[i])
+        y = y0 + k * row
         cv2.rectangle(out, (x + int(50 * s), y - row + 6), (x + int(50 * s) + width, y), (60, 60, 60), -1)
         cv2.rectangle(
             out,
