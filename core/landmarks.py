@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 NUM_LANDMARKS = 21
 WRIST = 0
 PALM = (0, 1, 5, 9, 13, 17)  # the wrist and each finger's base: the palm polygon
@@ -16,3 +18,9 @@ CONNECTIONS = (
     *((a[0], b[0]) for a, b in zip(FINGERS[1:], FINGERS[2:])),
     (WRIST, FINGERS[-1][0]),
 )
+
+
+def hand_size(landmarks: np.ndarray) -> float:
+    """The hand's size in the image: wrist to middle knuckle, in the landmarks' pixels. Movement is measured in
+    it, so that a hand near the camera and one far away moving alike measure alike."""
+    return float(np.linalg.norm(landmarks[FINGERS[2][0], :2] - landmarks[WRIST, :2]))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.errors import AslError
-from core.landmarks import FINGERS, WRIST
+from core.landmarks import FINGERS, hand_size
 
 THUMB, INDEX, MIDDLE, RING, LITTLE = range(5)
 STRAIGHT = 0.85  # a finger whose tip is this share of its length from its knuckle (in 3D) is extended
@@ -88,7 +88,6 @@ class MotionSettings:
 class MotionMatch:
     letter: MovingLetter
     started: float  # time the movement began, in seconds
-    t: float  # time it was recognised
     distance: float  # mean distance between the path and the shape (0: drawn exactly)
 
     @property
@@ -155,6 +154,33 @@ def _checked(paths: list) -> list[np.ndarray]:
     return out
 
 
+@dataclass(frozen=True)
+class _TrackPoint:
+    t: float
+    landmarks: np.ndarray  # (21, 3)
+    straightness: np.ndarray  # (5,)
+    size: float  # hand size in pixels
+
+
+@dataclass(frozen=True)
+class _Track:
+    """The recent track as arrays, frame by frame."""
+
+    times: np.ndarray  # (T,)
+    landmarks: np.ndarray  # (T, 21, 3)
+    straightness: np.ndarray  # (T, 5)
+    sizes: np.ndarray  # (T,)
+
+    @staticmethod
+    def of(points: deque[_TrackPoint]) -> _Track:
+        return _Track(
+            np.array([p.t for p in points]),
+            np.stack([p.landmarks for p in points]),
+            np.stack([p.straightness for p in points]),
+            np.array([p.size for p in points]),
+        )
+
+
 class MotionRecognizer:
     """Feed it every frame's landmarks with :meth:`update`; it answers a :class:`MotionMatch` on the frame a J or a
     Z is complete, then forgets the path so that one movement is one letter. ``personal`` adds a signer's own
@@ -172,7 +198,7 @@ class MotionRecognizer:
         shapes = {m.letter: [m.shape, *_checked((personal or {}).get(m.letter, []))] for m in letters}
         self._drawn = {k: np.concatenate([_variants(s) for s in v]) for k, v in shapes.items()}
         self._mirrored = {k: np.concatenate([_variants(s * (-1.0, 1.0)) for s in v]) for k, v in shapes.items()}
-        self._track: deque[tuple[float, np.ndarray, np.ndarray, float]] = deque()  # t, landmarks, straightness, size
+        self._track: deque[_TrackPoint] = deque()
         self._quiet_until = -np.inf
 
     def reset(self) -> None:
@@ -181,18 +207,18 @@ class MotionRecognizer:
 
     def update(self, landmarks: np.ndarray | None, t: float) -> MotionMatch | None:
         """``landmarks``: (21, 3) of the signing hand in frame pixels, or None when no hand was found."""
-        if self._track and t - self._track[-1][0] > self.settings.max_gap_s:  # a movement is one track
+        if self._track and t - self._track[-1].t > self.settings.max_gap_s:  # a movement is one track
             self.reset()
         if landmarks is None or t < self._quiet_until:
             return None
         lm = np.asarray(landmarks, dtype=np.float64)
-        size = float(np.linalg.norm(lm[FINGERS[MIDDLE][0], :2] - lm[WRIST, :2]))
-        self._track.append((t, lm, straightness(lm), size))
-        while self._track and self._track[0][0] < t - self.settings.window_s:
+        self._track.append(_TrackPoint(t, lm, straightness(lm), hand_size(lm)))
+        while self._track and self._track[0].t < t - self.settings.window_s:
             self._track.popleft()
+        track = _Track.of(self._track)  # the arrays every letter's match reads, built once a frame
         best = None
         for letter in self.letters:
-            match = self._match(letter, t)
+            match = self._match(letter, track, t)
             if match is not None and (best is None or match.distance < best.distance):
                 best = match
         if best is not None:
@@ -200,16 +226,14 @@ class MotionRecognizer:
             self._quiet_until = t + self.settings.refractory_s
         return best
 
-    def _match(self, letter: MovingLetter, now: float) -> MotionMatch | None:
+    def _match(self, letter: MovingLetter, track: _Track, now: float) -> MotionMatch | None:
         """The best match of ``letter`` over the stretches of the track that end now, or None."""
         s = self.settings
-        times = np.array([t for t, *_ in self._track])
-        tips = np.array([lm[letter.tip, :2] for _, lm, _, _ in self._track])
-        straight = np.array([st for _, _, st, _ in self._track])
+        times, straight = track.times, track.straightness
+        tips = track.landmarks[:, letter.tip, :2]
         shaped = (straight[:, letter.finger] >= STRAIGHT) & (straight[:, list(letter.bent)].max(axis=1) < BENT)
-        size = float(np.median([sz for *_, sz in self._track]))
-        knuckles = np.array([lm[[FINGERS[INDEX][0], FINGERS[LITTLE][0]], 0] for _, lm, _, _ in self._track])
-        little_to_the_right = knuckles[:, 1] > knuckles[:, 0]
+        size = float(np.median(track.sizes))
+        little_to_the_right = track.landmarks[:, FINGERS[LITTLE][0], 0] > track.landmarks[:, FINGERS[INDEX][0], 0]
         steps = np.linalg.norm(np.diff(tips, axis=0), axis=1)
         length_to_end = np.concatenate([np.cumsum(steps[::-1])[::-1], [0.0]])  # path from each frame to now
         best: MotionMatch | None = None
@@ -225,5 +249,5 @@ class MotionRecognizer:
                 shapes = self._mirrored[letter.letter]
             distance = float(np.linalg.norm(shapes - path, axis=2).mean(axis=1).min())
             if distance <= s.max_distance and (best is None or distance < best.distance):
-                best = MotionMatch(letter, float(times[i]), now, distance)
+                best = MotionMatch(letter, float(times[i]), distance)
         return best

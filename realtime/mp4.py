@@ -11,8 +11,6 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 
-CONTAINERS = {b"moov"}
-
 
 def boxes(data: bytes, start: int = 0, end: int | None = None) -> Iterator[tuple[bytes, int, int, int]]:
     """(type, offset, header size, declared end) of each box from ``start``; the end may lie past the data."""

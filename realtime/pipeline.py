@@ -12,7 +12,7 @@ import numpy as np
 
 from core.crop import Box
 from core.hand import Hand
-from core.landmarks import FINGERS, WRIST
+from core.landmarks import hand_size
 from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
 from realtime.capture import Frame
@@ -101,8 +101,9 @@ class Pipeline:
         if found is None or last is None or t <= last[0]:
             return 0.0
         now = found.landmarks[:, :2]
-        size = max(float(np.linalg.norm(now[FINGERS[2][0]] - now[WRIST])), 1.0)
-        return float(np.linalg.norm(now - last[1], axis=1).mean()) / size / (t - last[0])
+        return (
+            float(np.linalg.norm(now - last[1], axis=1).mean()) / max(hand_size(found.landmarks), 1.0) / (t - last[0])
+        )
 
     def close(self) -> None:
         self.tracker.close()
