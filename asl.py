@@ -5,6 +5,7 @@
     asl evaluate   score a model on a folder of letter photos (python -m train.evaluate)
     asl label      label a recorded session, export its crops (python -m train.label)
     asl calibrate  personalise a model to your hands (calibrate.py)
+    asl bench      the live loop's speed and latency on a clip (python -m realtime.bench)
 
 ``asl COMMAND --help`` shows a command's options. Exit codes, the same for every command: 0 done, 1 failed part
 way, 2 bad input (flags, files, checkpoints, datasets), 130 interrupted.
@@ -25,6 +26,7 @@ COMMANDS = {
     "evaluate": "train.evaluate",
     "label": "train.label",
     "calibrate": "calibrate",
+    "bench": "realtime.bench",
 }
 
 

@@ -15,7 +15,9 @@ from pathlib import Path
 from core.cli import check_distinct, check_output, has_display, number, setup_logging
 from core.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, cli_main
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
+from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
+from realtime.words import WORD_GAP_S
 
 # Imports here stay light (no torch, OpenCV or MediaPipe): a Ctrl-C while those load in run() is one line too.
 
@@ -36,12 +38,33 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--fast", action="store_true", help="video: process frames as fast as possible")
     p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint (default: shipped model)")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
+    p.add_argument(
+        "--track-max-side",
+        type=number(0, 16384, integer=True),
+        default=LIVE_TRACK_MAX_SIDE,
+        metavar="PX",
+        help="track the hand on a copy of larger frames scaled to this long side; 0: the full frame "
+        f"(default {LIVE_TRACK_MAX_SIDE}; the crop is always cut from the full frame)",
+    )
     p.add_argument("--left-handed", action="store_true", help="with two hands in view, prefer the left one")
     p.add_argument("--no-window", action="store_true", help="run without a window (replay, benchmarks)")
     p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write one JSON line per committed letter")
     p.add_argument("--output", type=Path, metavar="OUT.mp4", help="write the annotated video")
     p.add_argument("--record", type=Path, metavar="OUT.avi", help="record raw frames + sidecar JSONL from the start")
     p.add_argument("--snapshots", type=Path, default=Path("snapshots"), help="folder for snapshots (key n)")
+    w = p.add_argument_group("words")
+    w.add_argument("--transcript", type=Path, metavar="OUT.txt", help="write the spelled text as it grows")
+    w.add_argument(
+        "--word-gap-s",
+        type=number(0.1, 60),
+        default=WORD_GAP_S,
+        help="seconds without a letter shown (hand gone or resting) that end a word",
+    )
+    w.add_argument("--speak", action="store_true", help="say each finished word (espeak-ng)")
+    w.add_argument("--no-suggestions", action="store_true", help="no dictionary words for a finished word")
+    w.add_argument(
+        "--practice", metavar="WORD[,WORD...]", help="practice mode: sign the words shown, see each letter marked"
+    )
     d = SmootherSettings()
     g = p.add_argument_group("smoothing")
     seconds, share = number(0, 60), number(0, 1, low_open=True)
@@ -76,7 +99,16 @@ def check_before_work(args: argparse.Namespace) -> None:
 
     if not args.no_window and not has_display():
         raise UsageError("no display to open a window on: use --no-window (with --events or --output to see results)")
-    outputs = [("--events", args.events), ("--output", args.output), ("--record", args.record)]
+    if args.speak:
+        from realtime.speech import engine
+
+        engine()
+    outputs = [
+        ("--events", args.events),
+        ("--output", args.output),
+        ("--record", args.record),
+        ("--transcript", args.transcript),
+    ]
     if args.record:
         outputs.append(("--record's sidecar", sidecar_path(args.record)))
     check_distinct([("--video", args.video), ("--model", args.model)], outputs)
@@ -90,12 +122,16 @@ def check_before_work(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from model.classifier import LetterClassifier
     from realtime.capture import list_cameras, open_source
-    from realtime.live import run_live, stop_on_signals
+    from realtime.live import run_live, share_cores, stop_on_signals
     from realtime.overlay import Overlay
-    from realtime.pipeline import Pipeline
+    from realtime.pipeline import Pipeline, committable_letters
+    from realtime.practice import Practice, practice_words
     from realtime.recording import RecordingSwitch
-    from realtime.sinks import AnnotatedVideo, EventLog, Sinks
+    from realtime.sinks import AnnotatedVideo, EventLog, Sinks, TranscriptFile
+    from realtime.speech import Speaker
+    from realtime.suggest import Dictionary
     from realtime.window import Window
+    from realtime.words import Transcript
 
     if args.list_cameras:
         cams = list_cameras()
@@ -103,16 +139,28 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK if cams else 1
     settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s, args.max_speed)
     check_before_work(args)
+    share_cores()
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
+    letters = committable_letters(classifier)
+    practice = Practice(practice_words(args.practice, letters)) if args.practice else None
+    transcript = Transcript(args.word_gap_s, None if args.no_suggestions else Dictionary.english(letters).suggest)
+    prefer = "Right" if args.left_handed else None
     with (
+        Pipeline(classifier, settings, prefer, track_max_side=args.track_max_side or None, transcript=transcript) as p,
         stop_on_signals() as stop,
         open_source(args.camera, args.video, not args.fast, args.width, args.height, args.fps) as source,
         Sinks() as sinks,
     ):
         log.info("%s; model %s on %s", source.describe(), args.model.name, classifier.device)
-        overlay = Overlay()
+        overlay = Overlay(practice=practice)
+        if practice is not None:
+            sinks.add(practice)
         if args.events:
-            sinks.add(EventLog(args.events))
+            sinks.add(EventLog(args.events, transcript))
+        if args.transcript:
+            sinks.add(TranscriptFile(args.transcript, transcript))
+        if args.speak:
+            sinks.add(Speaker())
         recording = sinks.add(RecordingSwitch(source.fps, (source.width, source.height), overlay))
         if args.record:
             recording.start(args.record)
@@ -120,10 +168,13 @@ def run(args: argparse.Namespace) -> int:
             sinks.add(AnnotatedVideo(args.output, source.fps, overlay))
         window = None
         if not args.no_window:
-            window = sinks.add(Window(overlay, (source.width, source.height), recording, args.snapshots))
-        with Pipeline(classifier, settings, prefer_hand="Right" if args.left_handed else None) as pipeline:
-            stats = run_live(source, pipeline, sinks, overlay, window, stop)
+            window = sinks.add(Window(overlay, (source.width, source.height), recording, args.snapshots, transcript))
+        stats = run_live(source, p, sinks, overlay, window, stop)
     print(stats.summary())
+    if transcript.text:
+        print(f"text: {transcript.text}")
+    if practice is not None:
+        print(practice.summary())
     if stop.is_set():
         print("interrupted: the files written are complete up to the last frame processed", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -14,7 +14,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -52,6 +52,7 @@ class Frame:
     image: np.ndarray  # BGR
     index: int  # frames delivered by the source so far (a camera's skipped frames are not counted)
     t: float  # seconds since the source started: capture time for a camera, position in a file
+    captured: float = 0.0  # time.perf_counter() when the source delivered it: latency is measured from here
 
 
 S = TypeVar("S", bound="FrameSource")
@@ -144,7 +145,7 @@ class VideoFile(FrameSource):
             delay = self._start + t - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-        frame = Frame(image, self._index, t)
+        frame = Frame(image, self._index, t, time.perf_counter())
         self._index += 1
         return frame
 
@@ -175,8 +176,54 @@ def _salvage(path: Path) -> Path | None:
     return Path(name)
 
 
+class LatestFrame:
+    """A reader thread that keeps only the newest frame of ``grab`` (an image, or None when there are no more)
+    with the time it arrived, so a slow consumer drops frames instead of building lag. A webcam is read through
+    it, and so is the simulated camera the benchmark measures latency with."""
+
+    def __init__(self, grab: Callable[[], np.ndarray | None], name: str) -> None:
+        self._grab = grab
+        self._lock = threading.Condition()
+        self._latest: tuple[np.ndarray, float] | None = None
+        self._running = True
+        self._error: AslError | None = None
+        self.start = time.perf_counter()
+        self._thread = threading.Thread(target=self._reader, name=name, daemon=True)
+        self._thread.start()
+
+    def _reader(self) -> None:
+        try:
+            while self._running:
+                image = self._grab()
+                if image is None:
+                    break
+                with self._lock:
+                    self._latest = image, time.perf_counter()
+                    self._lock.notify_all()
+        except AslError as e:
+            self._error = e
+        finally:
+            with self._lock:
+                self._running = False
+                self._lock.notify_all()
+
+    def take(self, timeout_s: float | None = None) -> tuple[np.ndarray, float] | None:
+        """The newest image not yet taken and its arrival time (``time.perf_counter``); waits for one. None
+        when the reader has stopped, or nothing came within ``timeout_s``; the reader's error, if it had one."""
+        with self._lock:
+            self._lock.wait_for(lambda: self._latest is not None or not self._running, timeout=timeout_s)
+            latest, self._latest = self._latest, None
+        if latest is None and self._error is not None:
+            raise self._error
+        return latest
+
+    def stop(self) -> None:
+        self._running = False
+        self._thread.join(timeout=1.0)
+
+
 class Camera(FrameSource):
-    """A webcam; a reader thread keeps only the newest frame. It never ends by itself."""
+    """A webcam, read through :class:`LatestFrame`. It never ends by itself."""
 
     is_camera = True
 
@@ -212,52 +259,83 @@ class Camera(FrameSource):
         self.height, self.width = first.shape[:2]
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.stall_timeout_s = stall_timeout_s
-        self._lock = threading.Condition()
-        self._latest: np.ndarray | None = first
-        self._captured_at = time.perf_counter()
-        self._start = self._captured_at
         self._count = 0
-        self._running = True
-        self._thread = threading.Thread(target=self._reader, name=f"camera-{index}", daemon=True)
-        self._thread.start()
+        self._reader = LatestFrame(self._grab, name=f"camera-{index}")
+
+    def _grab(self) -> np.ndarray | None:
+        ok, image = self._cap.read()
+        return image if ok else None
 
     def describe(self) -> str:
         return f"camera {self.index}: {self.width}x{self.height} at {self.fps:.1f} fps (as delivered)"
 
-    def _reader(self) -> None:
-        while self._running:
-            ok, image = self._cap.read()
-            if not ok:
-                break
-            with self._lock:
-                self._latest, self._captured_at = image, time.perf_counter()
-                self._lock.notify_all()
-        with self._lock:
-            self._running = False
-            self._lock.notify_all()
-
     def read(self) -> Frame:
         """The newest frame not yet returned; waits for one, and raises if the camera goes silent."""
-        with self._lock:
-            if (
-                not self._lock.wait_for(
-                    lambda: self._latest is not None or not self._running, timeout=self.stall_timeout_s
-                )
-                or self._latest is None
-            ):
-                raise SourceLost(
-                    f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
-                    "program): reconnect it and start again"
-                )
-            image, captured_at, self._latest = self._latest, self._captured_at, None
-        frame = Frame(image, self._count, captured_at - self._start)
+        latest = self._reader.take(self.stall_timeout_s)
+        if latest is None:
+            raise SourceLost(
+                f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
+                "program): reconnect it and start again"
+            )
+        image, arrived = latest
+        frame = Frame(image, self._count, arrived - self._reader.start, arrived)
         self._count += 1
         return frame
 
     def close(self) -> None:
-        self._running = False
-        self._thread.join(timeout=1.0)
+        self._reader.stop()
         self._cap.release()
+
+
+class SimulatedCamera(FrameSource):
+    """A video file played at its own frame rate into :class:`LatestFrame`, as a webcam delivers: frames the
+    consumer is too slow for are dropped, and each frame's ``captured`` time is when the file "showed" it.
+    ``size`` (width, height) letterboxes every frame to a camera's size. It ends with the file."""
+
+    is_camera = True
+
+    def __init__(self, path: Path, size: tuple[int, int] | None = None) -> None:
+        self._file = VideoFile(path, realtime=True)
+        self._size = size
+        self.delivered = 0  # frames the file has shown, taken or not
+        self.fps = self._file.fps
+        self.width, self.height = size or (self._file.width, self._file.height)
+        self._count = 0
+        self._reader = LatestFrame(self._grab, name="simulated-camera")
+
+    def _grab(self) -> np.ndarray | None:
+        frame = self._file.read()
+        if frame is None:
+            return None
+        self.delivered += 1
+        return frame.image if self._size is None else letterbox(frame.image, self._size)
+
+    def describe(self) -> str:
+        return f"{self._file.path.name} as a {self.width}x{self.height} camera at {self.fps:.1f} fps"
+
+    def read(self) -> Frame | None:
+        latest = self._reader.take()
+        if latest is None:
+            return None
+        image, arrived = latest
+        frame = Frame(image, self._count, arrived - self._reader.start, arrived)
+        self._count += 1
+        return frame
+
+    def close(self) -> None:
+        self._reader.stop()
+        self._file.close()
+
+
+def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size`` (width, height) whole, centred on black."""
+    w, h = size
+    scale = min(w / image.shape[1], h / image.shape[0])
+    fw, fh = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
+    out = np.zeros((h, w, 3), dtype=image.dtype)
+    x, y = (w - fw) // 2, (h - fh) // 2
+    out[y : y + fh, x : x + fw] = cv2.resize(image, (fw, fh), interpolation=cv2.INTER_AREA)
+    return out
 
 
 def open_source(

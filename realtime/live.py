@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import queue
 import signal
 import threading
 from collections.abc import Iterator
@@ -10,7 +11,7 @@ from collections.abc import Iterator
 from realtime.capture import FrameSource
 from realtime.monitor import FpsMeter, RunStats
 from realtime.overlay import Overlay
-from realtime.pipeline import FrameResult, Pipeline
+from realtime.pipeline import FrameResult, Pipeline, Tracked
 from realtime.sinks import Sinks
 from realtime.window import Window
 
@@ -22,36 +23,103 @@ def run_live(
     overlay: Overlay,
     window: Window | None = None,
     stop: threading.Event | None = None,
+    overlap: bool = True,
 ) -> RunStats:
     """Process the source until it ends, the person quits the window, or ``stop`` is set.
 
     Every processed frame goes to every sink (the window among them). With a window, a video that has ended
     holds its last frame until the person quits, and pause holds the current one (shown again, keys still
-    read); without a window the run ends with the source.
+    read); without a window the run ends with the source. ``overlap`` reads and tracks the next frame on a
+    thread of its own (:class:`TrackAhead`) while this one finishes the current frame.
     """
     stop = stop or threading.Event()
     stats, meter = RunStats(), FpsMeter()
-    frames = iter(source)
     result: FrameResult | None = None
     ended = False
-    while not stop.is_set():
-        if result is None or not (ended or (window is not None and window.paused)):
-            frame = next(frames, None)
-            if frame is None:
-                if window is None or result is None:
-                    break
-                ended = True
-                window.notify("end of the video: q to quit")
-                continue
-            result = pipeline.process(frame)
-            overlay.status.fps = meter.tick()
-            stats.add(result)
-            sinks.write(result)
-        elif window is not None:
-            window.write(result)
-        if window is not None and window.closed:
-            break
+    with TrackAhead(source, pipeline) if overlap else TrackInline(source, pipeline) as tracked:
+        while not stop.is_set():
+            if result is None or not (ended or (window is not None and window.paused)):
+                item = tracked.next()
+                if item is None:
+                    if window is None or result is None:
+                        break
+                    ended = True
+                    window.notify("end of the video: q to quit")
+                    continue
+                result = pipeline.finish(item)
+                overlay.status.fps = meter.tick()
+                stats.add(result)
+                sinks.write(result)
+            elif window is not None:
+                window.write(result)
+            if window is not None and window.closed:
+                break
     return stats
+
+
+class TrackInline:
+    """The source's frames tracked one at a time, on the caller's thread."""
+
+    def __init__(self, source: FrameSource, pipeline: Pipeline) -> None:
+        self._frames, self._pipeline = iter(source), pipeline
+
+    def next(self) -> Tracked | None:
+        frame = next(self._frames, None)
+        return None if frame is None else self._pipeline.track(frame)
+
+    def __enter__(self) -> TrackInline:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+
+class TrackAhead(TrackInline):
+    """Reads and tracks the next frame on a thread of its own while the caller finishes the current one.
+
+    MediaPipe and torch release the GIL while they compute, so tracking and classifying share two cores. One
+    tracked frame waits at most: a file still gives every frame in order, and a camera still drops what the
+    loop is too slow for (its reader keeps only the newest frame) instead of building a queue. An error of the
+    source (a camera gone silent, a file cut short) is raised by :meth:`next` in the caller's thread.
+    """
+
+    def __init__(self, source: FrameSource, pipeline: Pipeline) -> None:
+        super().__init__(source, pipeline)
+        self._queue: queue.Queue[Tracked | BaseException | None] = queue.Queue(maxsize=1)
+        self._closed = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="track-ahead", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        try:
+            while (item := super().next()) is not None and self._put(item):
+                pass
+            self._put(None)
+        except Exception as e:  # handed to the caller, who raises it
+            self._put(e)
+
+    def _put(self, item: Tracked | BaseException | None) -> bool:
+        while not self._closed.is_set():
+            with contextlib.suppress(queue.Full):
+                self._queue.put(item, timeout=0.1)
+                return True
+        return False
+
+    def next(self) -> Tracked | None:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is None:
+            self._queue.put(None)  # the end stays the end for a caller that asks again
+        return item
+
+    def __exit__(self, *exc: object) -> None:
+        self._closed.set()
+        self._thread.join()
+
+
+def share_cores() -> None:
+    """Thread counts for two stages running side by side: torch and OpenCV each use ..."""
 
 
 @contextlib.contextmanager

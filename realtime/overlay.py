@@ -14,6 +14,7 @@ from core.landmarks import CONNECTIONS
 if TYPE_CHECKING:  # only a type here: drawing needs neither torch nor MediaPipe
     from model.classifier import Prediction
     from realtime.pipeline import FrameResult
+    from realtime.practice import Practice
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 GREEN, WHITE, GREY, RED, YELLOW = (80, 220, 80), (255, 255, 255), (150, 150, 150), (40, 40, 230), (0, 220, 255)
@@ -61,16 +62,24 @@ class Overlay:
     """Draws results with the current layers and status; the window and the annotated video share one drawing
     of each frame."""
 
-    def __init__(self, layers: Layers | None = None, status: Status | None = None) -> None:
+    def __init__(
+        self, layers: Layers | None = None, status: Status | None = None, practice: Practice | None = None
+    ) -> None:
         self.layers = layers or Layers()
         self.status = status or Status()
+        self.practice = practice
         self._last: tuple[tuple, np.ndarray] | None = None
 
     def render(self, result: FrameResult) -> np.ndarray:
+        """The frame drawn once for each result, state of the keys, text and practice."""
         self.status.expire()
-        key = (id(result), astuple(self.layers), astuple(self.status))
+        state = None if self.practice is None else repr(self.practice.state)
+        key = (id(result), astuple(self.layers), astuple(self.status), result.text, result.suggestions, state)
         if self._last is None or self._last[0] != key:
-            self._last = (key, draw(result.frame.image, result, self.layers, self.status))
+            out = draw(result.frame.image, result, self.layers, self.status)
+            if self.practice is not None:
+                draw_practice(out, self.practice)
+            self._last = (key, out)
         return self._last[1]
 
     @property
@@ -89,7 +98,7 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
     view) and the geometry is flipped with it, so the text always reads the right way."""
     out = cv2.flip(image, 1) if status.mirrored else image.copy()
     h, w = out.shape[:2]
-    s = max(min(w, h) / 720, 0.5)  # text scale for the frame size
+    s = _scale(out)  # text scale for the frame size
 
     def px(x: float) -> float:
         return w - 1 - x if status.mirrored else x
@@ -131,6 +140,7 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
     if status.message:
         _text(out, status.message, (10, int(h * 0.6)), 0.6 * s, YELLOW)
+    _draw_transcript(out, result.text, result.suggestions, s)
     if layers.help and status.help_line:
         lines = _wrap(status.help_line, w - 20, 0.55 * s)
         for i, line in enumerate(lines):
@@ -138,11 +148,60 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
     return out
 
 
-def _wrap(text: str, width: int, scale: float) -> list[str]:
-    """Split at double spaces into lines no wider than ``width`` pixels."""
+def _scale(out: np.ndarray) -> float:
+    return max(min(out.shape[:2]) / 720, 0.5)
+
+
+def _draw_transcript(out: np.ndarray, text: str, suggestions: tuple[str, ...], s: float) -> None:
+    """The words spelled so far on a dark band across the bottom third (its end, when too long to fit), and the
+    suggestions for the last word under it."""
+    if not text and not suggestions:
+        return
+    h, w = out.shape[:2]
+    width = int(w * 0.7) - 20
+    scale = 1.0 * s
+    shown = text + "_"
+    while len(shown) > 1 and cv2.getTextSize(shown, FONT, scale, 2)[0][0] > width:
+        shown = shown[1:]
+    y = int(h * 0.72)
+    band = out[y - int(34 * s) : y + int(12 * s), 0 : width + 20]
+    band[:] = (band * 0.4).astype(out.dtype)
+    _text(out, shown, (10, y), scale, WHITE, 2)
+    if suggestions:
+        _text(out, "tab: " + "   ".join(suggestions), (10, y + int(36 * s)), 0.7 * s, YELLOW, 2)
+
+
+def draw_practice(out: np.ndarray, practice: Practice) -> None:
+    """The word to sign, big, each letter coloured by how it went (the one expected next underlined), the hint
+    after a miss, and the score when every word is done."""
+    from realtime.practice import MISSED, RIGHT
+
+    s, state = _scale(out), practice.state
+    x0, y = 10, int(out.shape[0] * 0.62)
+    if practice.done:
+        _text(out, practice.summary(), (x0, y), 0.7 * s, GREEN, 2)
+        return
+    word = practice.words[state.word]
+    scale = 1.6 * s
+    x = x0
+    for i, (letter, mark) in enumerate(zip(word, state.marks[state.word])):
+        colour = {RIGHT: GREEN, MISSED: RED}.get(mark, WHITE)
+        _text(out, letter, (x, y), scale, colour, 3)
+        (tw, _), _ = cv2.getTextSize(letter, FONT, scale, 3)
+        if i == state.position:
+            cv2.line(out, (x, y + int(8 * s)), (x + tw, y + int(8 * s)), YELLOW, max(2, int(3 * s)))
+        x += tw + int(10 * s)
+    _text(out, f"word {state.word + 1} of {len(practice.words)}", (x + int(20 * s), y), 0.6 * s, GREY, 1)
+    if state.hint:
+        for i, line in enumerate(_wrap(state.hint, out.shape[1] - 20, 0.6 * s, " ")):
+            _text(out, line, (x0, y + int((34 + 24 * i) * s)), 0.6 * s, YELLOW, 1)
+
+
+def _wrap(text: str, width: int, scale: float, sep: str = "  ") -> list[str]:
+    """Split at ``sep`` into lines no wider than ``width`` pixels."""
     lines: list[str] = []
-    for item in text.split("  "):
-        candidate = f"{lines[-1]}  {item}" if lines else item
+    for item in text.split(sep):
+        candidate = f"{lines[-1]}{sep}{item}" if lines else item
         if lines and cv2.getTextSize(candidate, FONT, scale, 1)[0][0] <= width:
             lines[-1] = candidate
         else:

@@ -13,12 +13,15 @@ import numpy as np
 from core.crop import Box
 from core.hand import Hand
 from core.landmarks import hand_size
+from core.letters import NO_LETTER
 from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
+from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import Frame
-from realtime.motion import MotionRecognizer
+from realtime.motion import MOVING_LETTERS, MotionRecognizer
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 from realtime.tracking import BoxSmoother, HandTracker, pick_signing_hand
+from realtime.words import Transcript, WordEvent
 
 
 @dataclass(frozen=True)
@@ -47,33 +50,68 @@ class FrameResult:
     letter: str | None = None  # the stable (committed) letter
     letter_confidence: float = 0.0
     events: list[LetterEvent] = field(default_factory=list)
+    words: list[WordEvent] = field(default_factory=list)  # words finished at this frame
+    text: str = ""  # the transcript: every word so far, the one being spelled last
+    suggestions: tuple[str, ...] = ()  # dictionary words for the last finished word, best first
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Tracked:
+    """A frame and the hands the tracker found in it: the first stage's output, which may run ahead on a
+    thread of its own (``realtime.live``)."""
+
+    frame: Frame
+    hands: list[Hand]
+    track_ms: float
+
+
+def committable_letters(classifier: LetterClassifier) -> str:
+    """Every letter the pipeline can commit with this model: its still letters, and J and Z from their movement."""
+    still = [c for c in classifier.classes if c != NO_LETTER]
+    return "".join(sorted({*still, *(m.letter for m in MOVING_LETTERS)}))
+
+
 class Pipeline:
+    """Two stages: :meth:`track` (MediaPipe, the slowest step) and :meth:`finish` (pick the hand, crop,
+    classify, smooth). :meth:`process` runs both; the live loop may run ``track`` on frame n+1 while ``finish``
+    works on frame n, as long as each stage sees the frames in order."""
+
     def __init__(
         self,
         classifier: LetterClassifier,
         settings: SmootherSettings = SmootherSettings(),
         prefer_hand: str | None = None,
         box_alpha: float = 0.5,
+        track_max_side: int | None = LIVE_TRACK_MAX_SIDE,
+        transcript: Transcript | None = None,
     ) -> None:
-        """``prefer_hand``: MediaPipe handedness label to pick when two hands appear and none is tracked."""
+        """``prefer_hand``: MediaPipe handedness label to pick when two hands appear and none is tracked.
+        ``track_max_side``: track a copy of larger frames scaled down to this (``HandTracker``)."""
         self.classifier = classifier
-        self.tracker = HandTracker(video=True)
+        self.tracker = HandTracker(video=True, max_side=track_max_side)
         self.smoother = LetterSmoother(classifier.classes, settings)
         self.box_smoother = BoxSmoother(alpha=box_alpha)
         self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
+        self.transcript = transcript or Transcript()
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
         self._last: tuple[float, np.ndarray] | None = None  # time and landmarks of the last frame with a hand
 
     def process(self, frame: Frame) -> FrameResult:
-        result = FrameResult(frame)
+        return self.finish(self.track(frame))
+
+    def track(self, frame: Frame) -> Tracked:
         t0 = time.perf_counter()
-        found = pick_signing_hand(self.tracker.detect(frame.image), self._box, self.prefer_hand)
+        hands = self.tracker.detect(frame.image)
+        return Tracked(frame, hands, (time.perf_counter() - t0) * 1000)
+
+    def finish(self, tracked: Tracked) -> FrameResult:
+        frame = tracked.frame
+        result = FrameResult(frame)
+        result.timings_ms["track"] = tracked.track_ms
         t1 = time.perf_counter()
-        result.timings_ms["track"] = (t1 - t0) * 1000
+        found = pick_signing_hand(tracked.hands, self._box, self.prefer_hand)
         self._box = self.box_smoother.update(found.box(self.classifier.margin) if found else None)
         if found is not None and self._box is not None:
             model_input = self.classifier.prepare(frame.image, found.landmarks, self._box)
@@ -91,7 +129,9 @@ class Pipeline:
                 m.letter, frame.t, moved.confidence, moved.started, m.starts_from
             )
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
-        result.timings_ms["total"] = (time.perf_counter() - t0) * 1000
+        result.words = self.transcript.update(result.events, frame.t, holding=result.letter is not None)
+        result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
+        result.timings_ms["total"] = tracked.track_ms + (time.perf_counter() - t1) * 1000
         return result
 
     def _speed(self, found: Hand | None, t: float) -> float:
@@ -107,6 +147,7 @@ class Pipeline:
 
     def close(self) -> None:
         self.tracker.close()
+        self.transcript.close()
 
     def __enter__(self) -> Pipeline:
         return self

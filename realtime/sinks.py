@@ -14,11 +14,13 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 import cv2
 
 from core.errors import UsageError, naming
+from core.files import atomic_write
 from realtime.overlay import Overlay
 from realtime.recording import check_video_written
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
+    from realtime.words import Transcript
 
 
 class Sink(Protocol):
@@ -57,17 +59,21 @@ class Sinks:
 
 
 class EventLog:
-    """One JSON line per committed letter (frame, time, letter, confidence), flushed as it happens; a letter that
-    takes back the one before it (a J that began as an I) says so in ``replaces``."""
+    """One JSON line per committed letter (frame, time, letter, confidence) and per finished word (frame, time,
+    word), flushed as it happens. A letter that takes back the one before it (a J that began as an I) says so in
+    ``replaces``, a double letter's second commit has ``"repeat": true``. The word being spelled when the run
+    ends is written as finished on closing, so the file holds every word (given the ``transcript``)."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
+    def __init__(self, path: Path, transcript: Transcript | None = None) -> None:
+        self.path, self.transcript = Path(path), transcript
         self._file = open(path, "w", encoding="utf-8")
+        self._last: tuple[int, float] = (-1, 0.0)  # frame and time of the last result written
 
     def write(self, result: FrameResult) -> None:
+        self._last = result.frame.index, result.frame.t
         for e in result.events:
             if e.kind == "commit":
-                line = {
+                line: dict[str, object] = {
                     "frame": result.frame.index,
                     "t": round(e.t, 3),
                     "letter": e.letter,
@@ -75,13 +81,46 @@ class EventLog:
                 }
                 if e.replaces:
                     line["replaces"] = e.replaces
-                with naming(self.path):
-                    self._file.write(json.dumps(line) + "\n")
-                    self._file.flush()
+                if e.repeat:
+                    line["repeat"] = True
+                self._line(line)
+        for w in result.words:
+            self._line({"frame": result.frame.index, "t": round(w.t, 3), "word": w.word})
+
+    def _line(self, line: dict[str, object]) -> None:
+        with naming(self.path):
+            self._file.write(json.dumps(line) + "\n")
+            self._file.flush()
 
     def close(self) -> None:
+        if self.transcript is not None and self.transcript.current:
+            frame, t = self._last
+            self._line({"frame": frame, "t": round(t, 3), "word": self.transcript.current})
         with naming(self.path):
             self._file.close()
+
+
+class TranscriptFile:
+    """The transcript as plain text, its words separated by single spaces, rewritten whenever it changes (an
+    edit too), so the file is whole at any moment: after Ctrl-C, an error or a crash it holds the text so far."""
+
+    def __init__(self, path: Path, transcript: Transcript) -> None:
+        self.path, self.transcript = Path(path), transcript
+        self._written: str | None = None
+        self._save()
+
+    def write(self, result: FrameResult) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        text = self.transcript.text
+        if text != self._written:
+            data = (text + "\n").encode() if text else b""
+            atomic_write(self.path, lambda tmp: tmp.write_bytes(data))
+            self._written = text
+
+    def close(self) -> None:
+        self._save()
 
 
 class AnnotatedVideo:

@@ -9,6 +9,11 @@ letter flickering on and off during a hold. Time-based, so the behaviour does no
 J and Z are signed with a movement (``realtime.motion``) and come in through :meth:`LetterSmoother.commit_moving`:
 such a letter replaces the still letter its movement began from (the I a J starts as) and stays committed until
 the hand shows something else, so the I that a J ends in is not committed again.
+
+A letter held still is committed once, however long it is held. A double letter (the LL of HELLO) is signed by
+bouncing or sliding the held handshape: a movement of the hand faster than ``max_speed`` that covers at least
+``min_bounce`` hand sizes in one go, after which the same letter settles again, commits that letter again, as a
+``repeat``. Holds of the replay clips never cover more than a tenth of that in one go (README, "Words").
 """
 
 from __future__ import annotations
@@ -37,14 +42,15 @@ class SmootherSettings:
     min_hold_s: float = 0.10
     release_s: float = 0.30
     max_speed: float = 2.0  # hand sizes a second: a hand moving faster is between letters, and commits nothing
+    min_bounce: float = 0.3  # hand sizes covered in one fast movement that make a held letter a double letter
 
     def __post_init__(self) -> None:
         if not 0 < self.exit <= self.enter <= 1:
             raise UsageError(f"need 0 < exit ({self.exit}) <= enter ({self.enter}) <= 1")
         if min(self.window_s, self.min_hold_s, self.release_s) < 0:
             raise UsageError("smoothing times must not be negative")
-        if self.max_speed <= 0:
-            raise UsageError("the speed limit for committing must be positive")
+        if self.max_speed <= 0 or self.min_bounce <= 0:
+            raise UsageError("the speed limit for committing and the double-letter movement must be positive")
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,7 @@ class LetterEvent:
     letter: str | None = None
     confidence: float = 0.0
     replaces: str | None = None  # a commit that takes back the letter committed before it (an I that became a J)
+    repeat: bool = False  # a commit of the letter committed before it, after a bounce or slide: a double letter
 
 
 class LetterSmoother:
@@ -74,6 +81,10 @@ class LetterSmoother:
         self._no_hand_reported = True
         self._committed_at = -np.inf
         self._blocked: frozenset[str] = frozenset()  # still letters not committed while a moving letter holds
+        self._last_commit: str | None = None  # the letter committed last, held or released since
+        self._last_t: float | None = None
+        self._sweep = 0.0  # hand sizes covered by the current fast movement
+        self._bounced = False  # a fast movement of min_bounce or more since the last commit
 
     def update(self, probs: np.ndarray | None, t: float, speed: float = 0.0) -> list[LetterEvent]:
         """Feed one frame: its class probabilities, or None when no hand was found; ``t`` in seconds; ``speed``
@@ -82,9 +93,11 @@ class LetterSmoother:
         shapes it passes through on the way cannot add up to a letter."""
         s = self.settings
         events: list[LetterEvent] = []
+        dt, self._last_t = (0.0 if self._last_t is None else max(t - self._last_t, 0.0)), t
         if probs is None:
             self._buffer.clear()
             self._candidate = None
+            self._sweep, self._bounced = 0.0, False
             if self._hand_lost_at is None:
                 self._hand_lost_at = t
             if t - self._hand_lost_at >= s.release_s:
@@ -116,9 +129,12 @@ class LetterSmoother:
             else:
                 self._weak_since = None
 
+        self._sweep = self._sweep + speed * dt if speed > s.max_speed else 0.0
+        self._bounced = self._bounced or self._sweep >= s.min_bounce
+        repeat = best_letter == self._last_commit and self._bounced
         if (
             best_p >= s.enter
-            and best_letter != self.letter
+            and (best_letter != self.letter or repeat)
             and best_letter not in self._blocked
             and speed <= s.max_speed
         ):
@@ -128,8 +144,8 @@ class LetterSmoother:
                 if self.letter is not None:
                     events.append(self._release(t))
                 self.letter, self.confidence, self._candidate = best_letter, best_p, None
-                self._committed_at = t
-                events.append(LetterEvent("commit", t, best_letter, best_p))
+                self._committed_at, self._last_commit, self._bounced = t, best_letter, False
+                events.append(LetterEvent("commit", t, best_letter, best_p, repeat=repeat))
         else:
             self._candidate = None
         return events
@@ -149,6 +165,7 @@ class LetterSmoother:
             else:
                 events.append(self._release(t))
         self.letter, self.confidence, self._committed_at = letter, confidence, t
+        self._last_commit, self._bounced = letter, False
         self._candidate = self._weak_since = None
         self._blocked = frozenset(starts_from)
         events.append(LetterEvent("commit", t, letter, confidence, replaces))

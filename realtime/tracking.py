@@ -15,11 +15,20 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatt
 
 class HandTracker:
     """MediaPipe Hands. ``video=True`` tracks across consecutive frames (fast, stable); ``video=False`` treats
-    every image on its own, as training and evaluation on photos need."""
+    every image on its own, as training and evaluation on photos need.
 
-    def __init__(self, video: bool, max_hands: int = 2, min_confidence: float = 0.5) -> None:
+    ``max_side``: a frame whose longer side is larger is tracked on a copy scaled down to it. MediaPipe reads
+    the hand through a 224-pixel window either way, so a hand that is still a few hundred pixels wide in the
+    copy gives the same landmarks, and copying, converting and resampling a smaller frame costs less. The
+    landmarks come back in the full frame's pixels (MediaPipe's are fractions of the frame).
+    """
+
+    def __init__(
+        self, video: bool, max_hands: int = 2, min_confidence: float = 0.5, max_side: int | None = None
+    ) -> None:
         import mediapipe as mp  # heavy import, kept out of module import time
 
+        self.max_side = max_side
         self._hands = mp.solutions.hands.Hands(
             static_image_mode=not video,
             max_num_hands=max_hands,
@@ -30,7 +39,11 @@ class HandTracker:
 
     def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
         h, w = frame_bgr.shape[:2]
-        result = self._hands.process(cv2.cvtColor(frame_bgr, cv2.COLOR_BGR2RGB))
+        image = frame_bgr
+        if self.max_side and max(h, w) > self.max_side:
+            scale = self.max_side / max(h, w)
+            image = cv2.resize(frame_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+        result = self._hands.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if not result.multi_hand_landmarks:
             return []
         hands = []

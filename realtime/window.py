@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import shutil
+import subprocess
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,6 +16,7 @@ from realtime.recording import RecordingSwitch
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
+    from realtime.words import Transcript
 
 log = logging.getLogger(__name__)
 TITLE = "ASL letters"
@@ -31,8 +34,14 @@ KEYS = {
     " ": ("pause", "pause / resume"),
     "r": ("record", "start / stop recording"),
     "n": ("snapshot", "save a snapshot of the window"),
+    "\b": ("delete", "delete the last letter of the text"),
+    "x": ("clear", "clear the text"),
+    "y": ("copy", "copy the text to the clipboard"),
+    "\t": ("accept", "replace the last word with the first suggestion"),
 }
-HELP_LINE = "  ".join(f"{'space' if k == ' ' else k}:{a}" for k, (a, _) in KEYS.items())
+KEY_NAMES = {" ": "space", "\b": "backspace", "\t": "tab"}
+HELP_LINE = "  ".join(f"{KEY_NAMES.get(k, k)}:{a}" for k, (a, _) in KEYS.items())
+DELETE = 127  # what some keyboards send for backspace
 
 
 class Window:
@@ -41,9 +50,15 @@ class Window:
     when the person quits or closes the window."""
 
     def __init__(
-        self, overlay: Overlay, frame_size: tuple[int, int], recording: RecordingSwitch, snapshots: Path
+        self,
+        overlay: Overlay,
+        frame_size: tuple[int, int],
+        recording: RecordingSwitch,
+        snapshots: Path,
+        transcript: Transcript | None = None,
     ) -> None:
         self.overlay, self.recording, self.snapshots = overlay, recording, snapshots
+        self.transcript = transcript
         overlay.status.help_line = HELP_LINE
         cv2.namedWindow(TITLE, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         cv2.resizeWindow(TITLE, *window_size(*frame_size))
@@ -68,6 +83,7 @@ class Window:
         """Act on a key press; False means quit."""
         if key == ESC:
             return False
+        key = 8 if key == DELETE else key
         action = KEYS.get(chr(key).lower(), (None,))[0] if 0 <= key < 256 else None
         status = self.overlay.status
         if action == "quit":
@@ -85,7 +101,44 @@ class Window:
             path = self.snapshots / f"snapshot-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
             cv2.imwrite(str(path), self.overlay.last_view)
             self.notify(f"snapshot saved: {path}")
+        elif action in ("delete", "clear", "copy", "accept") and self.transcript is not None:
+            self._edit(action, self.transcript)
         return True
+
+    def _edit(self, action: str, transcript: Transcript) -> None:
+        if action == "delete":
+            transcript.delete_last()
+        elif action == "clear":
+            transcript.clear()
+        elif action == "accept":
+            word = transcript.accept()
+            self.notify(f"replaced by {word}" if word else "no suggestion to accept")
+        elif action == "copy":
+            self.notify(copy_to_clipboard(transcript.text))
 
     def close(self) -> None:
         cv2.destroyWindow(TITLE)
+
+
+# Clipboard commands, tried in order: Wayland, X11 (two), macOS, Windows.
+CLIPBOARD_COMMANDS = (
+    ["wl-copy"],
+    ["xclip", "-selection", "clipboard"],
+    ["xsel", "--clipboard", "--input"],
+    ["pbcopy"],
+    ["clip.exe"],
+)
+
+
+def copy_to_clipboard(text: str) -> str:
+    """Put ``text`` on the system clipboard with the first clipboard command found; a message that says what
+    happened (and, without a clipboard, where the text is kept instead)."""
+    for cmd in CLIPBOARD_COMMANDS:
+        if shutil.which(cmd[0]) is None:
+            continue
+        try:
+            subprocess.run(cmd, input=text.encode(), check=True, timeout=2, capture_output=True)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return f"copied: {text}" if text else "copied an empty text"
+    return "no clipboard here (install xclip or wl-clipboard); --transcript FILE keeps the text"

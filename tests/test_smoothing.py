@@ -82,3 +82,56 @@ def test_a_moving_hand_commits_nothing_until_it_is_held_still():
     assert events[0].t - 30 / FPS <= 0.15
     with pytest.raises(ValueError):
         SmootherSettings(max_speed=0)
+
+
+def feed_moving(smoother, frames, t0=0.0):
+    """frames: (probabilities or None, hand speed in hand sizes a second); returns the events."""
+    events = []
+    for k, (probs, speed) in enumerate(frames):
+        events += smoother.update(probs, t0 + k / FPS, speed)
+    return events
+
+
+def commits(events):
+    return [(e.letter, e.repeat) for e in events if e.kind == "commit"]
+
+
+def still(i, n, speed=0.2):
+    return [(onehot(i), speed)] * n
+
+
+def test_a_letter_held_still_commits_once_however_long_and_however_it_jitters():
+    rng = np.random.default_rng(1)
+    jitter = [(onehot(0), float(s)) for s in rng.choice([0.1, 0.5, 1.5, 2.5], size=300, p=[0.6, 0.3, 0.08, 0.02])]
+    assert commits(feed_moving(LetterSmoother(CLASSES), jitter)) == [("A", False)]
+
+
+@pytest.mark.parametrize("speed, frames", [(3.0, 4), (6.0, 2), (2.5, 8)])
+def test_a_bounce_or_slide_of_the_held_letter_commits_it_again(speed, frames):
+    """A movement faster than max_speed that covers 0.3 hand sizes or more in one go, then the same letter still."""
+    sm = LetterSmoother(CLASSES)
+    events = feed_moving(sm, still(1, 20) + [(onehot(1), speed)] * frames + still(1, 20))
+    assert commits(events) == [("B", False), ("B", True)]
+
+
+def test_a_bounce_whose_letter_fades_during_the_movement_still_counts():
+    sm = LetterSmoother(CLASSES)
+    moving = [(onehot(3, 0.6), 4.0)] * 4 + still(3, 12)  # blurred into "none" and released on the way
+    assert commits(feed_moving(sm, still(0, 20) + moving + still(0, 20))) == [("A", False), ("A", True)]
+
+
+def test_short_fast_twitches_do_not_make_a_double_letter():
+    twitch = [(onehot(2), 4.0)] + still(2, 5)  # 0.13 hand sizes each, ten of them
+    assert commits(feed_moving(LetterSmoother(CLASSES), still(2, 20) + twitch * 10)) == [("C", False)]
+
+
+def test_a_dropout_during_a_hold_is_no_double_letter():
+    sm = LetterSmoother(CLASSES)
+    events = feed_moving(sm, still(1, 20) + [(None, 0.0)] * 20 + still(1, 20))
+    assert commits(events) == [("B", False), ("B", False)]  # the same letter again, but no repeat: not doubled
+
+
+def test_a_movement_into_another_letter_is_a_new_letter_not_a_repeat():
+    sm = LetterSmoother(CLASSES)
+    events = feed_moving(sm, still(0, 20) + [(onehot(0), 4.0)] * 4 + still(2, 20) + still(0, 20))
+    assert commits(events) == [("A", False), ("C", False), ("A", False)]

@@ -11,12 +11,10 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from core.letters import NO_LETTER
+from core.letters import CONFUSABLE_GROUPS, NO_LETTER
 from train.data import Sample
 
 NO_HAND = "no hand"  # the answer for a photo in which no hand was found
-# Letters whose handshapes differ by a thumb's or a finger's position: where a model's errors are expected to fall.
-CONFUSABLE_GROUPS = ("AEMNST", "KRUV", "GHPQ", "DXZ", "IJY", "CO")
 
 
 def confusion(true: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:

@@ -1,0 +1,35 @@
+"""Word replays: spelled words made from the signademy clips (tests/word_clips.py) through `run.py --video F
+--no-window --transcript OUT.txt`, as a user runs it; the transcript must hold exactly the words spelled."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import run
+from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT
+from tests.word_clips import write_word_clip
+
+pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
+
+CASES = {
+    # model, words: letters whose clips every model run commits alone (tests/test_replay.py); one double letter
+    "default": (SHIPPED_CHECKPOINT, ["CAB", "FED", "BEE"]),
+    "alphabet": (ALPHABET_CHECKPOINT, ["HELLO", "WORLD"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_the_transcript_of_a_word_replay_is_exact(name, signademy, tmp_path):
+    model, words = CASES[name]
+    clip = tmp_path / "words.avi"
+    write_word_clip(signademy, words, clip)
+    text, events = tmp_path / "words.txt", tmp_path / "events.jsonl"
+    argv = ["--video", str(clip), "--model", str(model), "--no-window", "--fast"]
+    assert run.main([*argv, "--transcript", str(text), "--events", str(events)]) == 0
+    assert text.read_text() == " ".join(words) + "\n"
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    assert [line["word"] for line in lines if "word" in line] == words
+    repeats = [line["letter"] for line in lines if line.get("repeat")]
+    assert repeats == [c for w in words for a, c in zip(w, w[1:]) if a == c]  # the slid letter, and nothing else

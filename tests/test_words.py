@@ -1,0 +1,224 @@
+"""Letters into words: word breaks, double letters, a J taking back its I, edits, suggestions, practice, speech
+and the transcript file, on synthetic letter events and probability sequences."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import wave
+
+import numpy as np
+import pytest
+
+from core.errors import UsageError
+from realtime.capture import Frame
+from realtime.pipeline import FrameResult
+from realtime.practice import MISSED, PENDING, RIGHT, Practice, practice_words
+from realtime.sinks import EventLog, TranscriptFile
+from realtime.smoothing import LetterEvent, LetterSmoother
+from realtime.suggest import Dictionary, distance
+from realtime.words import Transcript
+
+FPS = 30
+CLASSES = ("A", "B", "E", "L", "O", "H", "none")
+
+
+def commit(letter, t=0.0, repeat=False, replaces=None):
+    return LetterEvent("commit", t, letter, 0.9, replaces, repeat)
+
+
+def probs(letter, p=0.9):
+    v = np.full(len(CLASSES), (1 - p) / (len(CLASSES) - 1))
+    v[CLASSES.index(letter)] = p
+    return v
+
+
+def spell(frames, word_gap_s=1.0):
+    """frames: (letter shown or None for no hand, hand speed); the smoother and the transcript, frame by frame."""
+    smoother, transcript, words = LetterSmoother(CLASSES), Transcript(word_gap_s), []
+    for k, (letter, speed) in enumerate(frames):
+        t = k / FPS
+        events = smoother.update(None if letter is None else probs(letter), t, speed)
+        words += [w.word for w in transcript.update(events, t, holding=smoother.letter is not None)]
+    return transcript, words
+
+
+def hold(letter, seconds=0.5, speed=0.2):
+    return [(letter, speed)] * int(seconds * FPS)
+
+
+def slide(letter, frames=4, speed=3.0):
+    return [(letter, speed)] * frames
+
+
+GONE = [(None, 0.0)] * int(1.5 * FPS)  # the hand leaves the view for 1.5 s
+
+
+def test_letters_make_words_and_a_dropped_hand_ends_each():
+    frames = hold("A") + hold("B") + GONE + hold("B") + hold("O") + GONE
+    transcript, words = spell(frames)
+    assert words == ["AB", "BO"] and transcript.text == "AB BO"
+
+
+def test_a_resting_hand_that_shows_no_letter_ends_a_word_too():
+    frames = hold("H") + hold("E") + hold("none", 1.5) + hold("A") + hold("B")
+    transcript, words = spell(frames)
+    assert words == ["HE"] and transcript.text == "HE AB" and transcript.current == "AB"
+
+
+def test_a_short_pause_between_letters_does_not_split_the_word():
+    frames = hold("A") + hold("none", 0.5) + hold("B") + [(None, 0.0)] * 20 + hold("E")
+    assert spell(frames)[0].text == "ABE"
+
+
+def test_a_letter_held_still_is_never_repeated():
+    rng = np.random.default_rng(0)
+    jitter = [("L", float(s)) for s in rng.choice([0.1, 0.4, 1.2, 2.4], size=150, p=[0.6, 0.3, 0.08, 0.02])]
+    assert spell(hold("E") + jitter + GONE)[1] == ["EL"]
+
+
+@pytest.mark.parametrize(
+    "move", [slide("L"), slide("L", 2, 7.0), slide("none", 4, 4.0)], ids=["slide", "bounce", "blur"]
+)
+def test_a_bounce_or_slide_of_a_held_letter_doubles_it(move):
+    frames = hold("H") + hold("E") + hold("L") + move + hold("L") + hold("O") + GONE
+    assert spell(frames)[1] == ["HELLO"]
+
+
+def test_a_dropout_during_a_hold_does_not_double_the_letter():
+    frames = hold("B") + hold("E") + [(None, 0.0)] * 15 + hold("E") + GONE
+    assert spell(frames)[1] == ["BE"]
+
+
+def test_a_j_takes_back_the_i_in_the_word():
+    transcript = Transcript()
+    transcript.update([commit("A"), commit("I", 0.1)], 0.1, True)
+    transcript.update([commit("J", 0.5, replaces="I")], 0.5, True)
+    assert transcript.current == "AJ"
+
+
+def test_edits_delete_clear_and_accept():
+    transcript = Transcript(suggest=lambda w: ["HELLO", w] if w == "HELO" else [])
+    for k, letter in enumerate("HELO"):
+        transcript.update([commit(letter, k)], k, True)
+    transcript.update([], 4.0, False)
+    assert [w.word for w in transcript.update([], 5.1, False)] == ["HELO"]
+    assert transcript.wait_for_suggestions() == ["HELLO"] and transcript.suggestions == ["HELLO"]
+    assert transcript.accept() == "HELLO" and transcript.text == "HELLO"
+    assert transcript.accept() is None  # the suggestion is used up
+    transcript.delete_last()
+    assert transcript.text == "HELL" and transcript.current == "HELL"  # the finished word is open again
+    transcript.clear()
+    assert transcript.text == "" and transcript.words == []
+    transcript.delete_last()  # nothing to delete: no error
+    transcript.close()
+
+
+def test_the_suggestion_distance_knows_the_recognizers_mistakes():
+    assert distance("HELLO", "HELLO") == 0
+    assert distance("HELO", "HELLO") == 0.5  # a double letter seen once
+    assert distance("HELLLO", "HELLO") == 0.5  # seen once too often
+    assert distance("SEA", "EEA") == 0.5 and distance("SEA", "BEA") == 1  # S and E are confusable, S and B not
+    assert distance("CAT", "DOG") == 3
+
+
+def test_suggestions_rank_by_distance_then_frequency_and_keep_to_known_letters():
+    words = ["the", "hello", "help", "halo", "hell", "world", "fade", "face", "cafe", "bad", "it's", "42"]
+    d = Dictionary(words, "ABCDEFGHIJZ")
+    assert len(d) == 4  # FADE FACE CAFE BAD: the others need letters this model cannot commit
+    assert d.suggest("FACR") == ["FACE"]  # one letter off; FADE and CAFE are two
+    assert d.suggest("FADE")[0] == "FADE"
+    full = Dictionary(words, "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert full.suggest("HELO") == ["HELLO", "HALO", "HELP"]  # the half-cost double letter first; HALO > HELP: A/E
+
+
+def test_the_english_dictionary_loads_and_suggests():
+    d = Dictionary.english("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    assert len(d) > 20_000
+    assert d.suggest("HELO")[0] == "HELLO" and d.suggest("WORLF")[0] == "WORLD"
+
+
+def result(events=(), words=(), t=0.0, index=0):
+    r = FrameResult(Frame(np.zeros((4, 4, 3), np.uint8), index, t))
+    r.events, r.words = list(events), list(words)
+    return r
+
+
+def test_practice_marks_each_letter_and_hints_the_missed_handshape():
+    practice = Practice(["BAD", "EE"])
+    for letter in "BE":
+        practice.write(result([commit(letter)]))
+    state = practice.state
+    assert state.marks[0] == [RIGHT, MISSED, PENDING] and practice.expected == "A"
+    assert state.hint.startswith("A: fist")
+    for letter in "AD":
+        practice.write(result([commit(letter)]))
+    assert practice.state.word == 1 and practice.state.marks[0] == [RIGHT, MISSED, RIGHT]
+    practice.write(result([commit("E")]))
+    practice.write(result([commit("E")]))  # found again without a bounce: not the second E
+    assert practice.state.position == 1
+    practice.write(result([commit("E", repeat=True)]))
+    assert practice.done
+    assert practice.summary() == "practice: 4 of 5 letters right first time (80%)"
+
+
+def test_practice_lets_a_j_take_back_its_i():
+    practice = Practice(["JAB"])
+    practice.write(result([commit("I")]))
+    assert practice.state.marks[0][0] == MISSED
+    practice.write(result([commit("J", replaces="I")]))
+    assert practice.state.marks[0][0] == RIGHT and practice.expected == "A"
+
+
+def test_practice_words_must_be_letters_the_model_knows():
+    assert practice_words("bad, face", "ABCDEFGHIJZ") == ["BAD", "FACE"]
+    with pytest.raises(UsageError, match="HELLO has letters this model does not know \\(LO\\)"):
+        practice_words("HELLO", "ABCDEFGHIJZ")
+    with pytest.raises(UsageError, match="not a word"):
+        practice_words("BAD,", "ABCDEFGHIJZ")
+
+
+def test_the_transcript_file_is_whole_at_every_change(tmp_path):
+    path = tmp_path / "out.txt"
+    transcript = Transcript()
+    sink = TranscriptFile(path, transcript)
+    assert path.read_text() == ""
+    transcript.update([commit("A")], 0.0, True)
+    sink.write(result())
+    assert path.read_text() == "A\n"
+    transcript.update([commit("B")], 0.5, True)
+    transcript.update([], 0.6, False)
+    transcript.update([], 1.7, False)
+    transcript.update([commit("E")], 2.0, True)
+    sink.write(result())
+    sink.close()
+    assert path.read_text() == "AB E\n"
+
+
+def test_the_events_log_has_word_lines_and_the_last_word_on_closing(tmp_path):
+    path = tmp_path / "events.jsonl"
+    transcript = Transcript()
+    log = EventLog(path, transcript)
+    transcript.update([commit("B")], 0.0, True)
+    log.write(result([commit("B")], index=3))
+    ended = transcript.update([], 0.5, False) + transcript.update([], 1.6, False)
+    log.write(result(words=ended, t=1.6, index=40))
+    transcript.update([commit("E")], 2.0, True)
+    log.write(result([commit("E", 2.0), commit("E", 2.5, repeat=True)], t=2.5, index=70))
+    log.close()
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [line.get("letter") or line.get("word") for line in lines] == ["B", "B", "E", "E", "E"]
+    assert lines[1] == {"frame": 40, "t": 1.6, "word": "B"} and lines[3]["repeat"] is True
+    assert lines[4] == {"frame": 70, "t": 2.5, "word": "E"}
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (bash setup.sh installs it)")
+def test_speech_makes_a_wav_that_holds_sound(tmp_path):
+    from realtime.speech import speak_to_wav
+
+    wav = tmp_path / "hello.wav"
+    speak_to_wav("hello", wav)
+    with wave.open(str(wav)) as w:
+        samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+        seconds = w.getnframes() / w.getframerate()
+    assert 0.3 < seconds < 3 and np.abs(samples).max() > 3000
