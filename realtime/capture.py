@@ -288,43 +288,50 @@ class Camera(FrameSource):
 
 
 class SimulatedCamera(FrameSource):
-    """A video file played at its own frame rate into :class:`LatestFrame`, as a webcam delivers: frames the
-    consumer is too slow for are dropped, and each frame's ``captured`` time is when the file "showed" it.
-    ``size`` (width, height) letterboxes every frame to a camera's size. It ends with the file."""
+    """A webcam played from a video file: its frames, decoded and letterboxed to ``size`` (width, height) before
+    the start, as a camera delivers them, at the file's frame rate into :class:`LatestFrame`, so frames the
+    consumer is too slow for are dropped and each frame's ``captured`` time is when it "arrived". Decoding
+    first keeps the file's decoder off the cores while it plays, as a real camera's capture costs next to
+    nothing. At most ``max_frames`` are played; it ends after the last."""
 
     is_camera = True
 
-    def __init__(self, path: Path, size: tuple[int, int] | None = None) -> None:
-        self._file = VideoFile(path, realtime=True)
-        self._size = size
-        self.delivered = 0  # frames the file has shown, taken or not
-        self.fps = self._file.fps
-        self.width, self.height = size or (self._file.width, self._file.height)
+    def __init__(self, path: Path, size: tuple[int, int] | None = None, max_frames: int = 900) -> None:
+        with VideoFile(path, realtime=False) as file:
+            self.fps, self.name = file.fps, file.path.name
+            self._images = [
+                frame.image if size is None else letterbox(frame.image, size)
+                for frame, _ in zip(file, range(max_frames))
+            ]
+        self.height, self.width = self._images[0].shape[:2]
+        self.delivered = 0  # frames the camera has shown, taken or not
         self._count = 0
+        self._start = time.perf_counter()
         self._reader = LatestFrame(self._grab, name="simulated-camera")
 
     def _grab(self) -> np.ndarray | None:
-        frame = self._file.read()
-        if frame is None:
+        if self.delivered >= len(self._images):
             return None
+        delay = self._start + self.delivered / self.fps - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
         self.delivered += 1
-        return frame.image if self._size is None else letterbox(frame.image, self._size)
+        return self._images[self.delivered - 1]
 
     def describe(self) -> str:
-        return f"{self._file.path.name} as a {self.width}x{self.height} camera at {self.fps:.1f} fps"
+        return f"{self.name} as a {self.width}x{self.height} camera at {self.fps:.1f} fps"
 
     def read(self) -> Frame | None:
         latest = self._reader.take()
         if latest is None:
             return None
         image, arrived = latest
-        frame = Frame(image, self._count, arrived - self._reader.start, arrived)
+        frame = Frame(image, self._count, arrived - self._start, arrived)
         self._count += 1
         return frame
 
     def close(self) -> None:
         self._reader.stop()
-        self._file.close()
 
 
 def letterbox(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import signal
 import threading
@@ -119,7 +120,15 @@ class TrackAhead(TrackInline):
 
 
 def share_cores() -> None:
-    """Thread counts for two stages running side by side: torch and OpenCV each use ..."""
+    """Leave a core to the hand tracker: torch computes on one thread fewer than there are cores.
+
+    Tracking (MediaPipe, with the video decoder) and classifying run side by side (:class:`TrackAhead`). With
+    torch's default of a thread per core, its threads wait for work spinning on the tracker's core, and the
+    overlap gains little; with one fewer the two stages share two cores (README, "Speed").
+    """
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) - 1))
 
 
 @contextlib.contextmanager

@@ -13,7 +13,7 @@ the hand shows something else, so the I that a J ends in is not committed again.
 A letter held still is committed once, however long it is held. A double letter (the LL of HELLO) is signed by
 bouncing or sliding the held handshape: a movement of the hand faster than ``max_speed`` that covers at least
 ``min_bounce`` hand sizes in one go, after which the same letter settles again, commits that letter again, as a
-``repeat``. Holds of the replay clips never cover more than a tenth of that in one go (README, "Words").
+``repeat``. Tracking jitter during a hold stays well under that (README, "Words").
 """
 
 from __future__ import annotations
