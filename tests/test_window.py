@@ -61,7 +61,7 @@ def screenshot(display: str, path: Path) -> np.ndarray:
     return np.asarray(image).astype(np.int16)
 
 
-def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
+def test_keys_toggle_layers_snapshot_edit_the_text_and_quit(display, signademy, tmp_path):
     clip = signademy / "B" / "signademy_B.mp4"
     proc = subprocess.Popen(
         [sys.executable, "run.py", "--video", str(clip), "--snapshots", str(tmp_path)],
@@ -95,6 +95,8 @@ def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
         assert changed.mean() > 0.003, "turning the debug layers off changed nothing on screen"
         assert np.abs(helped - bare).max(axis=2).astype(bool).any(), "the help line did not appear"
         assert list(tmp_path.glob("snapshot-*.png")), "key n saved no snapshot"
+        xdotool(display, "key", "BackSpace")  # takes the B back out of the text
+        time.sleep(0.5)
         xdotool(display, "key", "q")
         proc.wait(timeout=30)
         reader.join(timeout=5)
@@ -104,3 +106,4 @@ def test_keys_toggle_layers_snapshot_and_quit(display, signademy, tmp_path):
     out = "".join(lines)
     assert proc.returncode == 0, out
     assert "committed: B@" in out
+    assert "text:" not in out, "backspace left the B in the text"
