@@ -6,6 +6,7 @@
     asl label      label a recorded session, export its crops (python -m train.label)
     asl calibrate  personalise a model to your hands (calibrate.py)
     asl bench      the live loop's speed and latency on a clip (python -m realtime.bench)
+    asl serve      the live web page and the HTTP API (run.py --serve, python -m web.serve)
 
 ``asl COMMAND --help`` shows a command's options. Exit codes, the same for every command: 0 done, 1 failed part
 way, 2 bad input (flags, files, checkpoints, datasets), 130 interrupted.
@@ -27,6 +28,7 @@ COMMANDS = {
     "label": "train.label",
     "calibrate": "calibrate",
     "bench": "realtime.bench",
+    "serve": "web.serve",
 }
 
 

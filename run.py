@@ -18,6 +18,7 @@ from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
 from realtime.words import WORD_GAP_S
+from web.serve import add_serve_flags, serve
 
 # Imports here stay light (no torch, OpenCV or MediaPipe): a Ctrl-C while those load in run() is one line too.
 
@@ -32,6 +33,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     src.add_argument("--camera", type=int, metavar="N", help="webcam index")
     src.add_argument("--video", type=Path, metavar="PATH", help="a video file instead of a camera")
     src.add_argument("--list-cameras", action="store_true", help="list the cameras that open, then exit")
+    src.add_argument("--serve", action="store_true", help="serve the live web page and the HTTP API (see --host)")
     p.add_argument("--width", type=number(1, 16384, integer=True), help="camera frame width to ask for")
     p.add_argument("--height", type=number(1, 16384, integer=True), help="camera frame height to ask for")
     p.add_argument("--fps", type=number(0, 1000, low_open=True), help="camera frame rate to ask for")
@@ -86,6 +88,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="lowers the per-frame no-letter score: higher gives letters more readily and other signs "
         f"more false letters (default {LIVE_NO_LETTER_OFFSET}; see realtime/smoothing.py)",
     )
+    add_serve_flags(p)
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     if args.camera is None and (args.width or args.height or args.fps):
@@ -133,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
     from realtime.window import Window
     from realtime.words import Transcript
 
+    if args.serve:
+        return serve(args.model, args.device, args.host, args.port, args.max_sessions)
     if args.list_cameras:
         cams = list_cameras()
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the project in a virtual environment at .venv (idempotent: a second run only checks).
 #   bash setup.sh         runtime packages (requirements.txt's tested pins), the `asl` command, espeak-ng (--speak)
-#   bash setup.sh --dev   also the tools: pytest, ruff, mypy, and Xvfb + xdotool for the real-window test
+#   bash setup.sh --dev   also the tools: pytest, ruff, mypy, Xvfb + xdotool (window test), chromium (page test)
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -34,22 +34,24 @@ if [ $dev = 1 ]; then req=requirements-dev.txt; else req=requirements.txt; fi
 "${pip[@]}" --no-deps -e .  # the `asl` command; the pins above are the dependencies
 
 # System packages through apt where there is one: espeak-ng for --speak; for --dev also Xvfb and xdotool (the
-# real-window test). Without apt, or without the rights, setup says what is missing and goes on: --speak then
+# real-window test) and chromium with its driver (the page's real-browser test). Without apt, or without the rights, setup says what is missing and goes on: --speak then
 # says how to get espeak-ng, and the window tests skip.
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 if [ $dev = 1 ]; then
   command -v Xvfb >/dev/null 2>&1 || missing+=(xvfb)
   command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"
   if command -v apt-get >/dev/null 2>&1; then
     echo "setup: installing ${missing[*]} with apt-get"
     { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null; } ||
-      echo "setup: could not install ${missing[*]}; --speak (espeak-ng) and the window tests (xvfb, xdotool) need them" >&2
+      echo "setup: could not install ${missing[*]}; --speak needs espeak-ng, the window and page tests the others" >&2
   else
-    echo "setup: no apt-get; install ${missing[*]} yourself for --speak (espeak-ng) and the window tests" >&2
+    echo "setup: no apt-get; install ${missing[*]} yourself for --speak (espeak-ng) and the window and page tests" >&2
   fi
 fi
 echo "setup: ready (.venv; .venv/bin/asl --help)"

@@ -46,8 +46,9 @@ class LetterClassifier:
     """A checkpoint ready to classify hands: :meth:`prepare` each, then :meth:`predict` a list of them.
 
     ``no_letter_offset`` overrides the checkpoint's operating point for the no-letter class (see
-    ``model.network.LetterHead``): the checkpoint's suits single photos; the live loop uses its own
-    (``realtime.smoothing.LIVE_NO_LETTER_OFFSET``).
+    ``model.network.LetterHead``): the checkpoint's (``photo_offset``) suits single photos; the live loop uses
+    its own (``realtime.smoothing.LIVE_NO_LETTER_OFFSET``). One loaded model can serve both: :meth:`predict`
+    takes another offset for one call.
     """
 
     def __init__(
@@ -56,6 +57,7 @@ class LetterClassifier:
         self.device = pick_device(device)
         ckpt = load_checkpoint(path, self.device)
         self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info
+        self.photo_offset = self.net.head.config.no_letter_offset
         if no_letter_offset is not None and NO_LETTER in ckpt.classes:
             self.net.head.config = replace(self.net.head.config, no_letter_offset=no_letter_offset)
         self.classes = tuple(ckpt.classes)
@@ -69,10 +71,14 @@ class LetterClassifier:
         return self.preprocess.prepare(image, landmarks, box)
 
     @torch.inference_mode()
-    def predict(self, inputs: list[ModelInput]) -> list[Prediction]:
+    def predict(self, inputs: list[ModelInput], no_letter_offset: float | None = None) -> list[Prediction]:
+        """Probabilities for each input; ``no_letter_offset``: the operating point for this call only."""
         if not inputs:
             return []
         images, landmarks = self.preprocess.tensors(inputs)
         logits = self.net(images.to(self.device), landmarks.to(self.device))
+        shift = 0.0 if no_letter_offset is None else self.net.head.config.no_letter_offset - no_letter_offset
+        if shift and NO_LETTER in self.classes:
+            logits[:, -1] += shift
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         return [Prediction(self.classes, p) for p in probs]

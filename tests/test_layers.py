@@ -1,4 +1,4 @@
-"""The layers import downward only (ARCHITECTURE.md): core <- model <- realtime, train <- tools.
+"""The layers import downward only (ARCHITECTURE.md): core <- model <- realtime, train <- web, tools.
 
 Read from the source with ``ast``, imports inside functions and under TYPE_CHECKING included, except that a
 TYPE_CHECKING import may name a higher layer's type (a drawing needs the shape of a result, not its code).
@@ -17,6 +17,7 @@ ALLOWED = {  # package -> project packages it may import
     "model": {"core", "model"},
     "realtime": {"core", "model", "realtime"},
     "train": {"core", "model", "realtime", "train"},
+    "web": {"core", "model", "realtime", "train", "web"},
 }
 # train may use the live loop's modules only where it truly shares them: the tracker (photos and recordings are
 # tracked the same way), the camera and video reader, the sidecar reader and the labeling tool's window size.
