@@ -131,3 +131,17 @@ def test_a_live_frame_comes_back_with_its_hand_and_the_sessions_are_bounded(clie
         first.send_bytes(jpeg(cv2.resize(frames[-1], (540, 960))))
         assert first.receive_json()["text"] == ""
     assert client.get("/health").json()["sessions"] == 0
+
+
+def test_frames_sent_faster_than_the_server_answers_are_dropped_not_queued(client):
+    """Ten frames at once: every one is answered or counted as dropped, the newest is always answered, and the
+    dropped ones are never processed later."""
+    frame = jpeg(np.full((120, 160, 3), 90, np.uint8))
+    with client.websocket_connect("/ws") as ws:
+        for _ in range(10):
+            ws.send_bytes(frame)
+        answers = [ws.receive_json()]
+        while answers[-1]["frame"] + 1 + answers[-1]["dropped"] < 10:
+            answers.append(ws.receive_json())
+    last = answers[-1]
+    assert last["dropped"] > 0 and len(answers) == last["frame"] + 1 < 10

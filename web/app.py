@@ -250,8 +250,9 @@ def create_app(
 
 class LiveSession:
     """One browser's camera: frames in as JPEG, one answer out per frame processed. A reader keeps only the
-    newest frame that arrived while the last one was processed, so a client that sends too fast has frames
-    dropped (counted in each answer), never queued. Text messages edit the transcript: ``{"action": "delete" |
+    newest frame that arrived while the last one was processed (or while the rate cap held it back), so a client
+    that sends too fast has frames dropped (counted in each answer), never queued; a client that waits for each
+    answer before it sends again (the page) always gets one. Text messages edit the transcript: ``{"action": "delete" |
     "clear" | "accept"}``."""
 
     def __init__(
@@ -280,8 +281,10 @@ class LiveSession:
                 await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
                 if self._latest is not None:
-                    data, self._latest = self._latest, None
+                    await asyncio.sleep(max(0.0, self._last_taken + 1 / self.limits.fps - time.perf_counter()))
+                    data, self._latest = self._latest, None  # the newest, if more came while waiting
                     self._ready.clear()
+                    self._last_taken = time.perf_counter()
                     await self._answer(data)
         except WebSocketDisconnect:
             pass
@@ -297,13 +300,9 @@ class LiveSession:
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("bytes") is not None:
-                now = time.perf_counter()
-                if now - self._last_taken < 1 / self.limits.fps:
-                    self._dropped += 1  # faster than the cap
-                    continue
                 if self._latest is not None:
-                    self._dropped += 1  # the server has not caught up: the newer frame replaces it
-                self._last_taken, self._latest = now, message["bytes"]
+                    self._dropped += 1  # the server has not caught up, or the rate cap holds it: the newer replaces it
+                self._latest = message["bytes"]
                 self._ready.set()
             elif message.get("text") is not None:
                 self._edit(message["text"])
