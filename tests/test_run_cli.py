@@ -103,3 +103,9 @@ def test_interrupted_recording_keeps_what_was_recorded(signademy, tmp_path):
     frames = count_frames(rec)
     assert 30 <= frames < 133 and len(lines) == frames
     assert json.loads(json.dumps(lines[-1]))["frame"] == frames - 1
+
+
+def test_a_practice_word_with_letters_the_model_does_not_know():
+    proc = run_py("--video", "x.mp4", "--no-window", "--practice", "bad,hello")
+    assert_one_line_error(proc, "HELLO has letters this model does not know (LO)")
+    assert proc.returncode == 2
