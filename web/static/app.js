@@ -113,7 +113,7 @@ function draw(answer) {
   }
   if (hand && layers.bars) {
     hand.probs.forEach(([name, p], i) => {
-      const y = oy + 60 + i * 20;
+      const y = oy + 24 + i * 20;
       ctx.fillStyle = "#333"; ctx.fillRect(ox + 50, y - 14, 120, 14);
       ctx.fillStyle = i === 0 ? "#50dc50" : "#999"; ctx.fillRect(ox + 50, y - 14, 120 * p, 14);
       ctx.fillStyle = "#fff"; ctx.fillText(name, ox + 8, y - 1);
@@ -123,7 +123,7 @@ function draw(answer) {
     ctx.fillStyle = "#fff";
     const t = answer.timings_ms;
     ctx.fillText(`${fps.toFixed(1)} FPS  round trip ${answer.roundTripMs.toFixed(0)} ms  ` +
-      `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`, ox + 8, oy + 20);
+      `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`, ox + 8, oy + h - 8);
   }
 }
 
