@@ -103,3 +103,25 @@ def test_inconsistent_checkpoints_are_refused_when_loading(ckpt_path, change, me
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_one_loaded_model_answers_at_either_operating_point():
+    """predict(..., no_letter_offset) for one call equals a classifier loaded at that operating point."""
+    import numpy as np
+
+    from model import SHIPPED_CHECKPOINT
+    from model.classifier import LetterClassifier
+
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 255, (240, 240, 3), dtype=np.uint8)
+    landmarks = np.column_stack([rng.uniform(60, 180, (21, 2)), rng.uniform(-20, 20, 21)]).astype(np.float32)
+    live = LetterClassifier(SHIPPED_CHECKPOINT, "cpu", no_letter_offset=0.0)
+    photo = LetterClassifier(SHIPPED_CHECKPOINT, "cpu")
+    assert photo.photo_offset == live.photo_offset > 0
+    inputs = [live.prepare(image, landmarks)]
+    at_photo = live.predict(inputs, no_letter_offset=live.photo_offset)[0].probs
+    np.testing.assert_allclose(at_photo, photo.predict(inputs)[0].probs, atol=1e-6)
+    np.testing.assert_allclose(
+        photo.predict(inputs, no_letter_offset=0.0)[0].probs, live.predict(inputs)[0].probs, atol=1e-6
+    )
+    assert not np.allclose(at_photo, live.predict(inputs)[0].probs)
