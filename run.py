@@ -147,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
     share_cores()
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     letters = committable_letters(classifier)
-    practice = Practice(practice_words(args.practice, letters)) if args.practice else None
+    practice = None if args.practice is None else Practice(practice_words(args.practice, letters))
     transcript = Transcript(args.word_gap_s, None if args.no_suggestions else Dictionary.english(letters).suggest)
     prefer = "Right" if args.left_handed else None
     with (
