@@ -74,8 +74,9 @@ def test_a_photo_without_a_hand_has_no_letter(client):
     assert r.status_code == 200 and r.json() == {"letter": None, "confidence": None, "probs": {}, "hand": False}
 
 
-def test_a_video_that_is_not_one_gets_a_415(client):
-    r = client.post("/api/replay", files={"video": ("clip.mp4", b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)})
+@pytest.mark.parametrize("name", ["clip.mp4", "../../etc/x.mp4\u0000", "no-suffix"])
+def test_a_video_that_is_not_one_gets_a_415(client, name):
+    r = client.post("/api/replay", files={"video": (name, b"\x00\x00\x00\x18ftypmp42" + b"junk" * 100)})
     assert r.status_code == 415 and "not a video" in r.json()["error"]
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 import tempfile
 import threading
 import time
@@ -200,7 +201,8 @@ def create_app(
             raise ApiError(503, "busy: every seat is taken, try again in a moment")
         try:
             with tempfile.TemporaryDirectory() as tmp:
-                path = Path(tmp) / ("upload" + Path(video.filename or "").suffix.lower()[:8])
+                suffix = Path(video.filename or "").suffix.lower()  # only as a hint of the container
+                path = Path(tmp) / ("upload" + (suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"))
                 path.write_bytes(data)
                 return await asyncio.to_thread(replay_file, path)
         finally:
