@@ -3,6 +3,7 @@ checked before the work, so a typo never throws away a finished run."""
 
 from __future__ import annotations
 
+import argparse
 import logging
 import math
 import os
@@ -78,6 +79,14 @@ def number(
     bounds = f"{'(' if low_open else '['}{'' if low is None else low}, {'' if high is None else high}]"
     parse.__name__ = f"{'whole' if integer else 'finite'} number in {bounds}"
     return parse
+
+
+def size_arg(text: str) -> tuple[int, int]:
+    """An argparse ``type``: ``WIDTHxHEIGHT`` in pixels, like 640x480."""
+    m = re.fullmatch(r"(\d{2,5})x(\d{2,5})", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r}: give WIDTHxHEIGHT, like 640x480")
+    return int(m[1]), int(m[2])
 
 
 def check_output(path: Path, what: str, folder: bool = False) -> Path:

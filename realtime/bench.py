@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import re
 import statistics
 import sys
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import number, setup_logging
+from core.cli import number, setup_logging, size_arg
 from core.errors import EXIT_OK, UsageError, cli_main
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
 from model.classifier import LetterClassifier
@@ -99,19 +98,6 @@ class Rounds:
         return statistics.median(self.fps[name])
 
 
-def stage_means(stats: RunStats) -> dict[str, float]:
-    """Mean ms of each stage, read from the run's closing summary (the form benchmarks rely on)."""
-    part = stats.summary().split("mean ms: ")[1].split(";")[0]
-    return {k: float(v) for k, v in re.findall(r"(\w+) ([\d.]+)", part)}
-
-
-def size_arg(text: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d{2,5})x(\d{2,5})", text)
-    if not m:
-        raise argparse.ArgumentTypeError(f"{text!r}: give WIDTHxHEIGHT, like 640x480")
-    return int(m[1]), int(m[2])
-
-
 def bench(args: argparse.Namespace) -> int:
     if not args.video.is_file():
         raise UsageError(f"video file not found: {args.video}")
@@ -129,9 +115,9 @@ def bench(args: argparse.Namespace) -> int:
         for overlap in (True, False):
             name = "live loop" if overlap else "live loop, stages one after the other"
             stats = live_stats(args.video, classifier, overlap, max_side)
-            rounds.add(name, stats.frames / (time.perf_counter() - stats.started))
+            rounds.add(name, stats.fps())
             if overlap:
-                for k, v in stage_means(stats).items():
+                for k, v in stats.stage_means().items():
                     rounds.stage_ms.setdefault(k, []).append(v)
     seconds, delivered = camera_latency(args.video, classifier, args.camera_size, max_side)
     ms = np.array(seconds) * 1000

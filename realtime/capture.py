@@ -183,6 +183,7 @@ class LatestFrame:
 
     def __init__(self, grab: Callable[[], np.ndarray | None], name: str) -> None:
         self._grab = grab
+        self._taken = 0  # frames handed out: the next frame's index
         self._lock = threading.Condition()
         self._latest: tuple[np.ndarray, float] | None = None
         self._running = True
@@ -207,15 +208,19 @@ class LatestFrame:
                 self._running = False
                 self._lock.notify_all()
 
-    def take(self, timeout_s: float | None = None) -> tuple[np.ndarray, float] | None:
-        """The newest image not yet taken and its arrival time (``time.perf_counter``); waits for one. None
-        when the reader has stopped, or nothing came within ``timeout_s``; the reader's error, if it had one."""
+    def take(self, timeout_s: float | None = None) -> Frame | None:
+        """The newest frame not yet taken (``t`` and ``captured`` from its arrival); waits for one. None when
+        the reader has stopped, or nothing came within ``timeout_s``; the reader's error, if it had one."""
         with self._lock:
             self._lock.wait_for(lambda: self._latest is not None or not self._running, timeout=timeout_s)
             latest, self._latest = self._latest, None
-        if latest is None and self._error is not None:
-            raise self._error
-        return latest
+        if latest is None:
+            if self._error is not None:
+                raise self._error
+            return None
+        image, arrived = latest
+        self._taken += 1
+        return Frame(image, self._taken - 1, arrived - self.start, arrived)
 
     def stop(self) -> None:
         self._running = False
@@ -259,7 +264,6 @@ class Camera(FrameSource):
         self.height, self.width = first.shape[:2]
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 0.0
         self.stall_timeout_s = stall_timeout_s
-        self._count = 0
         self._reader = LatestFrame(self._grab, name=f"camera-{index}")
 
     def _grab(self) -> np.ndarray | None:
@@ -271,15 +275,12 @@ class Camera(FrameSource):
 
     def read(self) -> Frame:
         """The newest frame not yet returned; waits for one, and raises if the camera goes silent."""
-        latest = self._reader.take(self.stall_timeout_s)
-        if latest is None:
+        frame = self._reader.take(self.stall_timeout_s)
+        if frame is None:
             raise SourceLost(
                 f"camera {self.index} stopped delivering frames (unplugged, or taken by another "
                 "program): reconnect it and start again"
             )
-        image, arrived = latest
-        frame = Frame(image, self._count, arrived - self._reader.start, arrived)
-        self._count += 1
         return frame
 
     def close(self) -> None:
@@ -305,7 +306,6 @@ class SimulatedCamera(FrameSource):
             ]
         self.height, self.width = self._images[0].shape[:2]
         self.delivered = 0  # frames the camera has shown, taken or not
-        self._count = 0
         self._start = time.perf_counter()
         self._reader = LatestFrame(self._grab, name="simulated-camera")
 
@@ -322,13 +322,7 @@ class SimulatedCamera(FrameSource):
         return f"{self.name} as a {self.width}x{self.height} camera at {self.fps:.1f} fps"
 
     def read(self) -> Frame | None:
-        latest = self._reader.take()
-        if latest is None:
-            return None
-        image, arrived = latest
-        frame = Frame(image, self._count, arrived - self._start, arrived)
-        self._count += 1
-        return frame
+        return self._reader.take()
 
     def close(self) -> None:
         self._reader.stop()

@@ -59,14 +59,19 @@ class RunStats:
                     self.commits.pop()
                 self.commits.append(f"{e.letter}@{e.t:.2f}s")
 
+    def fps(self) -> float:
+        """Frames a second since the run started."""
+        return self.frames / max(time.perf_counter() - self.started, 1e-6)
+
+    def stage_means(self) -> dict[str, float]:
+        """Mean ms of each stage: per frame, or per frame with a hand for the stages only those have."""
+        return {k: v / max(self.hands if k in PER_HAND_STAGES else self.frames, 1) for k, v in self._stage_ms.items()}
+
     def summary(self) -> str:
         """``N frames in T s (F FPS), hand in H; mean ms: ...; committed: ...``: benchmarks read this form."""
         elapsed = time.perf_counter() - self.started
-        per_frame = {
-            k: v / max(self.hands if k in PER_HAND_STAGES else self.frames, 1) for k, v in self._stage_ms.items()
-        }
         return (
-            f"{self.frames} frames in {elapsed:.1f} s ({self.frames / max(elapsed, 1e-6):.1f} FPS), "
-            f"hand in {self.hands}; mean ms: {', '.join(f'{k} {v:.1f}' for k, v in per_frame.items())}; "
+            f"{self.frames} frames in {elapsed:.1f} s ({self.fps():.1f} FPS), "
+            f"hand in {self.hands}; mean ms: {', '.join(f'{k} {v:.1f}' for k, v in self.stage_means().items())}; "
             f"committed: {' '.join(self.commits) or 'nothing'}"
         )

@@ -149,10 +149,10 @@ def test_the_newest_frame_reader_drops_what_a_slow_consumer_cannot_take():
     reader = LatestFrame(grab, name="test-reader")
     time.sleep(0.05)
     first = reader.take(1.0)
-    assert first is not None and first[0][0, 0, 0] > 5, "a slow consumer gets the newest frame, not the first"
-    taken = [first[0][0, 0, 0]]
+    assert first is not None and first.image[0, 0, 0] > 5, "a slow consumer gets the newest frame, not the first"
+    taken = [first.image[0, 0, 0]]
     while (latest := reader.take(1.0)) is not None:
-        taken.append(latest[0][0, 0, 0])
+        taken.append(latest.image[0, 0, 0])
     assert taken == sorted(taken) and taken[-1] == 49
     reader.stop()
 

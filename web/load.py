@@ -24,10 +24,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.cli import number, setup_logging
+from core.cli import number, setup_logging, size_arg
 from core.errors import EXIT_OK, UsageError, cli_main
 from model import SHIPPED_CHECKPOINT
-from realtime.bench import size_arg
 from realtime.capture import SourceError, VideoFile, letterbox
 
 log = logging.getLogger("web.load")
