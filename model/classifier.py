@@ -3,7 +3,7 @@ labeling (training embeds the same model inputs, see ``train.features``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,10 +57,9 @@ class LetterClassifier:
         self.device = pick_device(device)
         ckpt = load_checkpoint(path, self.device)
         self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info
-        self.photo_offset = self.net.head.config.no_letter_offset
-        if no_letter_offset is not None and NO_LETTER in ckpt.classes:
-            self.net.head.config = replace(self.net.head.config, no_letter_offset=no_letter_offset)
         self.classes = tuple(ckpt.classes)
+        self.photo_offset = self.net.head.config.no_letter_offset
+        self.offset = no_letter_offset if NO_LETTER in self.classes else None  # None: the checkpoint's own
 
     @property
     def margin(self) -> float:
@@ -76,9 +75,7 @@ class LetterClassifier:
         if not inputs:
             return []
         images, landmarks = self.preprocess.tensors(inputs)
-        logits = self.net(images.to(self.device), landmarks.to(self.device))
-        shift = 0.0 if no_letter_offset is None else self.net.head.config.no_letter_offset - no_letter_offset
-        if shift and NO_LETTER in self.classes:
-            logits[:, -1] += shift
+        offset = self.offset if no_letter_offset is None or NO_LETTER not in self.classes else no_letter_offset
+        logits = self.net(images.to(self.device), landmarks.to(self.device), offset)
         probs = torch.softmax(logits, dim=1).cpu().numpy()
         return [Prediction(self.classes, p) for p in probs]

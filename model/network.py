@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -95,6 +95,11 @@ class HeadConfig:
     hand_shape: bool = False  # landmarks enter with distances and bends added (HandShape)
     shape_depth: bool = False  # HandShape's distances in 3D (False: in the image plane, as before 2026-11-26)
     no_letter_offset: float = 0.0  # outside training, subtracted from the last ("no letter") logit; see LetterHead
+    # A second head over fewer letters whose opinion is multiplied in (see LetterHead): its config as a dict, for
+    # each of this head's classes the expert's class that covers it, and the expert's exponent in the product.
+    expert: dict | None = None
+    expert_map: tuple[int, ...] = ()
+    expert_weight: float = 1.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -114,6 +119,12 @@ class LetterHead(nn.Module):
     head six times more photos of other letters than of any one letter, and the learned prior makes it
     answer "no letter" for A-I hands it is unsure of; the offset trades that back (a log-prior correction,
     chosen by cross-validation: see train/__main__.py and README).
+
+    ``expert``: a product of experts. A head trained on fewer letters (A-I, everything else "no letter", at its own
+    offset) tells those letters from the rest better than this head tells them from each of the others: the
+    alphabet head takes an unseen signer's E for an S or an M where the A-I head, which only has to say "E or
+    not", does not. The output is then log p(class) + w log p_expert(the expert's class covering it), a
+    normalised product after softmax, so every consumer (smoother, evaluation, calibration) sees ordinary logits.
     """
 
     def __init__(self, config: HeadConfig) -> None:
@@ -143,8 +154,20 @@ class LetterHead(nn.Module):
             )
             joined += 64
         self.classify = nn.Sequential(nn.Dropout(c.dropout), nn.Linear(joined, c.num_classes))
+        self.expert: LetterHead | None = None
+        if c.expert is not None:
+            self.expert = LetterHead(HeadConfig(**c.expert))
+            if len(c.expert_map) != c.num_classes or not all(
+                0 <= i < self.expert.config.num_classes for i in c.expert_map
+            ):
+                raise ValueError(f"expert map {list(c.expert_map)} does not fit {c.num_classes} classes")
+            self.register_buffer("expert_index", torch.tensor(c.expert_map), persistent=False)
 
-    def forward(self, features: torch.Tensor, landmarks: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, features: torch.Tensor, landmarks: torch.Tensor | None = None, no_letter_offset: float | None = None
+    ) -> torch.Tensor:
+        """Logits; ``no_letter_offset`` is the operating point for this call (None: each head's own). It is the
+        expert's too, so a point set for single photos or for live frames holds for the whole model."""
         x = self.image(features)
         if self.config.use_landmarks:
             if self.training and self.config.image_dropout > 0:
@@ -153,9 +176,25 @@ class LetterHead(nn.Module):
                 x = x * (torch.rand(len(x), 1, device=x.device) >= self.config.image_dropout)
             x = torch.cat([x, self.landmarks(landmarks)], dim=1)
         logits = self.classify(x)
-        if self.config.no_letter_offset and not self.training:
-            logits = torch.cat([logits[:, :-1], logits[:, -1:] - self.config.no_letter_offset], dim=1)
+        if self.expert is not None:
+            opinion = self.expert(features, landmarks, no_letter_offset).log_softmax(1)[:, self.expert_index]
+            logits = logits.log_softmax(1) + self.config.expert_weight * opinion
+        offset = self.config.no_letter_offset if no_letter_offset is None else no_letter_offset
+        if offset and not self.training:
+            logits = torch.cat([logits[:, :-1], logits[:, -1:] - offset], dim=1)
         return logits
+
+
+def with_expert(
+    head: LetterHead, expert: LetterHead, classes: list[str], expert_classes: list[str], weight: float
+) -> LetterHead:
+    """``head`` with ``expert`` multiplied in (see LetterHead); each class maps to the expert's class of the same
+    name, or to the expert's last class ("no letter") when the expert does not know it."""
+    mapping = tuple(expert_classes.index(c) if c in expert_classes else len(expert_classes) - 1 for c in classes)
+    config = replace(head.config, expert=expert.config.to_dict(), expert_map=mapping, expert_weight=weight)
+    joined = LetterHead(config)
+    joined.load_state_dict({**head.state_dict(), **{f"expert.{k}": v for k, v in expert.state_dict().items()}})
+    return joined.eval()
 
 
 class LetterNet(nn.Module):
@@ -166,5 +205,7 @@ class LetterNet(nn.Module):
         self.backbone = backbone
         self.head = head
 
-    def forward(self, images: torch.Tensor, landmarks: torch.Tensor | None = None) -> torch.Tensor:
-        return self.head(self.backbone(images), landmarks)
+    def forward(
+        self, images: torch.Tensor, landmarks: torch.Tensor | None = None, no_letter_offset: float | None = None
+    ) -> torch.Tensor:
+        return self.head(self.backbone(images), landmarks, no_letter_offset)

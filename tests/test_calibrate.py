@@ -38,6 +38,8 @@ def weak_model(tmp_path_factory):
             [
                 "--data",
                 str(aps360),
+                "--letters",
+                "ABCDEFGHI",
                 "--limit",
                 "2",
                 "--epochs",

@@ -1,7 +1,15 @@
 import pytest
 import torch
 
-from model.network import CONTACT_POINTS, FEATURE_SHAPE, HandShape, HeadConfig, LetterHead, bare_alexnet_features
+from model.network import (
+    CONTACT_POINTS,
+    FEATURE_SHAPE,
+    HandShape,
+    HeadConfig,
+    LetterHead,
+    bare_alexnet_features,
+    with_expert,
+)
 from tests.synthetic import straight_hand
 
 
@@ -45,6 +53,31 @@ def test_no_letter_offset_lowers_only_the_last_logit_and_only_outside_training()
     assert torch.allclose(diff, torch.tensor([0.0, 0.0, 0.0, 2.5]).expand(3, 4), atol=1e-5)
     plain.train(), offset.train()
     assert torch.allclose(plain(x, lm), offset(x, lm))
+
+
+def test_an_expert_multiplies_its_opinion_into_the_letters_it_covers():
+    """Classes A, B, K, none; the expert knows A, B, none (K is "none" to it). The joined head's softmax is the
+    normalised product p(class) * p_expert(covering class)^w, and it survives a save through its config. An
+    operating point given for a call holds for both heads."""
+    torch.manual_seed(0)
+    main = LetterHead(HeadConfig(num_classes=4, dropout=0.0, hand_shape=True, no_letter_offset=1.0)).eval()
+    expert = LetterHead(HeadConfig(num_classes=3, dropout=0.0, hand_shape=True, no_letter_offset=0.5)).eval()
+    joined = with_expert(main, expert, ["A", "B", "K", "none"], ["A", "B", "none"], weight=0.5)
+    assert joined.config.expert_map == (0, 1, 2, 2)
+    x, lm = torch.randn(3, *FEATURE_SHAPE), straight_hand().repeat(3, 1)
+    with torch.inference_mode():
+        p = main(x, lm).add(torch.tensor([0, 0, 0, 1.0])).softmax(1)  # the main head before its offset
+        q = expert(x, lm).softmax(1)[:, [0, 1, 2, 2]]
+        product = p * q**0.5 * torch.tensor([1, 1, 1, torch.e**-1.0])  # the offset lowers the joined "none"
+        expected = product / product.sum(1, keepdim=True)
+        assert torch.allclose(joined(x, lm).softmax(1), expected, atol=1e-5)
+        live = main(x, lm, 0.0).softmax(1) * expert(x, lm, 0.0).softmax(1)[:, [0, 1, 2, 2]] ** 0.5
+        assert torch.allclose(joined(x, lm, 0.0).softmax(1), live / live.sum(1, keepdim=True), atol=1e-5)  # both at 0
+        rebuilt = LetterHead(HeadConfig(**joined.config.to_dict()))
+        rebuilt.load_state_dict(joined.state_dict())
+        assert torch.allclose(rebuilt.eval()(x, lm), joined(x, lm))
+    with pytest.raises(ValueError, match="expert map"):
+        LetterHead(HeadConfig(**{**joined.config.to_dict(), "expert_map": (0, 1, 5, 2)}))
 
 
 def test_backbone_runs_channels_last_with_the_features_of_the_default_layout():

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
+from model import A_TO_I_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
 from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
@@ -30,6 +30,8 @@ def test_one_epoch_smoke_training_writes_checkpoint_metrics_and_plots(aps360, tm
         [
             "--data",
             str(aps360),
+            "--letters",
+            "ABCDEFGHI",
             "--limit",
             "6",
             "--epochs",
@@ -59,7 +61,14 @@ def test_training_rejects_a_bad_dataset(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "flags, message",
-    [(["--repeats", "2"], "--repeats needs --cv"), (["--cv", "5", "--repeats", "0"], "must be at least 1")],
+    [
+        (["--repeats", "2"], "--repeats needs --cv"),
+        (["--cv", "5", "--repeats", "0"], "must be at least 1"),
+        (["--letters", "ABC", "--expert-letters", "AK"], "--expert-letters must be some of --letters"),
+        (["--expert-letters", "AB", "--no-reject"], "needs the no-letter class"),
+        (["--expert-data", "elsewhere"], "--expert-data needs --expert-letters"),
+        (["--expert-letters", "AB", "--expert-data", "elsewhere"], "must be some of the --data folders"),
+    ],
 )
 def test_bad_training_flags_give_one_line_errors(tmp_path, capsys, flags, message):
     with pytest.raises(SystemExit) as exit_:
@@ -89,13 +98,15 @@ def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsy
 
 
 @pytest.mark.parametrize(
-    "path, letters", [(SHIPPED_CHECKPOINT, "ABCDEFGHI"), (ALPHABET_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
+    "path, letters", [(A_TO_I_CHECKPOINT, "ABCDEFGHI"), (SHIPPED_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
 )
 def test_shipped_checkpoints_are_self_contained(path, letters):
     ckpt = load_checkpoint(path)
     assert ckpt.letters == list(letters) and ckpt.classes[-1] == "none"
     assert len(ckpt.net.backbone.state_dict()) == 10  # AlexNet conv weights travel inside the file
     assert "metrics" in ckpt.info
+    if path == SHIPPED_CHECKPOINT:  # the default multiplies in an A-I expert (model/network.py)
+        assert ckpt.net.head.expert is not None and ckpt.info["expert"]["letters"] == list("ABCDEFGHI")
 
 
 @pytest.mark.data
@@ -128,6 +139,8 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
                 "1",
                 "--no-letter-offset",
                 "1.5",
+                "--expert-letters",
+                "AB",
                 "--out",
                 str(out),
             ]
@@ -136,6 +149,7 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
+    assert summary["head"]["expert_map"] == [0, 1, 2, 2] and summary["head"]["expert"]["num_classes"] == 3
     assert summary["head"]["shape_depth"]  # finger distances in 3D unless --flat-hand-shape
     table = summary["no_letter_offsets"]
     assert [row["offset"] for row in table][-1] == "never" and len(table) == len(experiment.OFFSETS)
@@ -190,6 +204,32 @@ def test_sets_with_fewer_views_are_padded_and_the_padding_never_trains():
     split.features[4:, 1:] = float("nan")  # a padded view that trained would make the loss NaN
     _, history = fit_head(HeadConfig(2), FitConfig(epochs=2, batch_size=4), split)  # batches of real rows only
     assert np.isfinite(history[-1]["train_loss"])
+
+
+def test_the_expert_learns_from_its_own_datasets_only(monkeypatch):
+    def feature_set(dataset: str, letters: str) -> FeatureSet:
+        samples = [Sample(Path(f"{lt}{i}.jpg"), lt, f"{dataset}/s{i}") for i in range(3) for lt in letters]
+        n = len(samples)
+        return FeatureSet(samples, torch.rand(n, 1, *FEATURE_SHAPE).half(), torch.rand(n, 1, 63), [])
+
+    data = FeatureSet.concat([feature_set("photos", "ABK"), feature_set("train/webcam", "ABKL")])
+    trained: list[int] = []
+
+    def fit_and_count(config, fit, split, *args, **kwargs):
+        trained.append(len(split.labels))
+        return fit_head(config, fit, split, *args, **kwargs)
+
+    monkeypatch.setattr(experiment, "fit_head", fit_and_count)
+    classes, expert_classes = ["A", "B", "K", "none"], ["A", "B", "none"]
+    plan = experiment.ExpertPlan(expert_classes, HeadConfig(3, no_letter_offset=1.0), ("photos",), 1.0)
+    head, _ = experiment.fit_letters(
+        HeadConfig(4), FitConfig(epochs=1), data, list(range(len(data.samples))), classes, plan, torch.device("cpu")
+    )
+    assert trained == [21, 9]  # the main head on both sets, the expert on the photos
+    assert head.expert is not None and head.config.expert_map == (0, 1, 2, 2)
+    info = {"expert": {"letters": ["A", "B"], "data": ["photos"], "weight": 1.0}}  # as training stores it
+    main, again = experiment.ExpertPlan.of_recipe(head.config, info)  # how the calibration study retrains it
+    assert main == HeadConfig(4) and again == plan
 
 
 def test_label_smoothing_can_spare_the_no_letter_class():

@@ -12,12 +12,13 @@ import json
 import logging
 import sys
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from core.cli import check_output, number, setup_logging
 from core.errors import cli_main
-from core.letters import ALL_LETTERS, NO_LETTER
+from core.letters import ALL_LETTERS, NO_LETTER, STILL_LETTERS
 from model import DEVICE_CHOICES, default_backbone_weights
 from model.network import HeadConfig
 from train.fit import FitConfig
@@ -30,7 +31,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         prog=prog or "python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--data", nargs="+", type=Path, required=True, help="dataset folders, one folder per letter")
-    p.add_argument("--letters", default="ABCDEFGHI", help="the letters to recognise (default: ABCDEFGHI)")
+    p.add_argument(
+        "--letters",
+        default=STILL_LETTERS,
+        help="the letters to recognise (default: the 24 still letters; the A-I model: ABCDEFGHI)",
+    )
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
     p.add_argument(
@@ -67,6 +72,27 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         default=0.0,
         help="subtracted from the no-letter logit at prediction: trades rejection of other letters "
         "for A-I accuracy (the CV prints both over a range of offsets)",
+    )
+    p.add_argument(
+        "--expert-letters",
+        help="also train a head over these letters alone (others: no letter) and multiply its opinion in "
+        "(a product of experts, model/network.py): the alphabet model takes ABCDEFGHI (README)",
+    )
+    p.add_argument(
+        "--expert-data",
+        nargs="+",
+        type=Path,
+        help="the --data folders the expert learns from (default: all of them)",
+    )
+    p.add_argument("--expert-hidden", type=int, default=HeadConfig.hidden, help="the expert's head width")
+    p.add_argument(
+        "--expert-weight", type=number(0, 10), default=1.0, help="the expert's exponent in the product (default 1)"
+    )
+    p.add_argument(
+        "--expert-offset",
+        type=number(-20, 20),
+        default=1.75,
+        help="the expert's own no-letter offset, applied before its opinion is multiplied in (default 1.75)",
     )
     p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see core/crop.py)")
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
@@ -127,10 +153,22 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     args.letters = list(dict.fromkeys(args.letters.upper()))
     if not args.letters or set(args.letters) - set(ALL_LETTERS):
         p.error("--letters takes letters A-Z, like ABCDEFGHI")
+    if args.expert_letters is not None:
+        args.expert_letters = list(dict.fromkeys(args.expert_letters.upper()))
+        if not args.expert_letters or set(args.expert_letters) - set(args.letters):
+            p.error("--expert-letters must be some of --letters, like ABCDEFGHI")
+        if args.no_reject:
+            p.error("--expert-letters needs the no-letter class (leave out --no-reject)")
+    if args.expert_data is not None:
+        if args.expert_letters is None:
+            p.error("--expert-data needs --expert-letters")
+        unknown = [str(d) for d in args.expert_data if d.resolve() not in {e.resolve() for e in args.data}]
+        if unknown:
+            p.error(f"--expert-data must be some of the --data folders: {', '.join(unknown)} is not")
     if args.other_views is None:
         args.other_views = args.views
-    if min(args.views, args.other_views, args.epochs, args.repeats, args.hidden) < 1:
-        p.error("--views, --other-views, --epochs, --repeats and --hidden must be at least 1")
+    if min(args.views, args.other_views, args.epochs, args.repeats, args.hidden, args.expert_hidden) < 1:
+        p.error("--views, --other-views, --epochs, --repeats, --hidden and --expert-hidden must be at least 1")
     if args.repeats > 1 and not args.cv:
         p.error("--repeats needs --cv")
     if not 0 <= args.label_smoothing < 1:
@@ -152,7 +190,14 @@ def run(args: argparse.Namespace) -> int:
     from model.preprocess import Preprocess
     from train.augment import Augment
     from train.data import dataset_name
-    from train.experiment import choose_classes, cross_validate, gather_features, load_samples, train_and_save
+    from train.experiment import (
+        ExpertPlan,
+        choose_classes,
+        cross_validate,
+        gather_features,
+        load_samples,
+        train_and_save,
+    )
 
     started = time.time()
     check_output(args.out, "--out", folder=True)  # before the work: a typo must not cost a training run
@@ -186,9 +231,19 @@ def run(args: argparse.Namespace) -> int:
         spare_no_letter=reject and args.spare_no_letter,
     )
     names = [dataset_name(d) for d in args.data]
+    expert = None
+    if args.expert_letters:
+        expert_classes = choose_classes(per_dir, args.expert_letters, reject=True)
+        expert_config = replace(
+            head_config, num_classes=len(expert_classes), hidden=args.expert_hidden, no_letter_offset=args.expert_offset
+        )
+        expert_data = [dataset_name(d) for d in args.expert_data or args.data]
+        expert = ExpertPlan(expert_classes, expert_config, tuple(expert_data), args.expert_weight)
     if args.cv:
         about = {"label_fixes": not args.published_labels, "data": [str(d) for d in args.data]}
-        summary = cross_validate(data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about)
+        summary = cross_validate(
+            data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about, expert
+        )
         print(json.dumps(summary))
     else:
         info = {
@@ -201,6 +256,8 @@ def run(args: argparse.Namespace) -> int:
             "seed": args.seed,
             "device": device.type,
         }
+        if expert is not None:
+            info["expert"] = {"letters": expert.classes[:-1], "data": list(expert.datasets), "weight": expert.weight}
         train_and_save(
             data,
             first,
@@ -214,6 +271,7 @@ def run(args: argparse.Namespace) -> int:
             args.out,
             args.checkpoint or args.out / "asl_letters.pt",
             info,
+            expert,
         )
     log.info("done in %.0f s", time.time() - started)
     return 0

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from core.cli import number, setup_logging
 from core.errors import cli_main
@@ -25,9 +26,9 @@ from model.network import HeadConfig, LetterNet, alexnet_features
 from train.augment import Augment
 from train.calibration import CalibrationSettings, Shot, calibrate
 from train.data import DatasetError
-from train.experiment import load_samples, make_split
+from train.experiment import ExpertPlan, fit_letters, load_samples, make_split
 from train.features import FeatureSet, compute_folder_features, detect_hands, read_image
-from train.fit import FitConfig, fit_head, predict_logits
+from train.fit import FitConfig, predict_logits
 
 log = logging.getLogger("train.calibration_study")
 
@@ -61,7 +62,7 @@ def study(args: argparse.Namespace) -> dict:
     recipe = load_checkpoint(args.recipe)
     classes, preprocess, views = recipe.classes, recipe.preprocess, recipe.info.get("views", 8)
     other_views = recipe.info.get("other_views", views)
-    head_config = HeadConfig(**recipe.net.head.config.to_dict())
+    head_config, expert = ExpertPlan.of_recipe(HeadConfig(**recipe.net.head.config.to_dict()), recipe.info)
     fit = FitConfig.from_dict(recipe.info.get("fit", {}))
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
@@ -79,7 +80,7 @@ def study(args: argparse.Namespace) -> dict:
             log.info("%s: fewer than %d photos for some letter, skipped", signer, args.shots + 1)
             continue
         train_rows = [i for i, s in enumerate(data.samples) if s.signer != signer]
-        head, _ = fit_head(head_config, fit, make_split(data, train_rows, classes))
+        head, _ = fit_letters(head_config, fit, data, train_rows, classes, expert, torch.device("cpu"))
         base = Checkpoint(LetterNet(backbone, head), classes, preprocess, {})
         shots = [
             Shot(read_image(data.samples[i].path), hands[data.samples[i]], data.samples[i].letter) for i in shot_rows

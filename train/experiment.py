@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,7 @@ import torch
 from core.files import atomic_write
 from core.letters import NO_LETTER
 from model.checkpoint import Checkpoint, save_checkpoint
-from model.network import HeadConfig, LetterHead, LetterNet
+from model.network import HeadConfig, LetterHead, LetterNet, with_expert
 from model.preprocess import Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample, dataset_name, discover
@@ -94,6 +94,58 @@ def make_split(fs: FeatureSet, rows: list[int], classes: list[str]) -> Split:
     )
 
 
+@dataclass(frozen=True)
+class ExpertPlan:
+    """How to train the expert head multiplied into the main one (``model.network.LetterHead``): its classes
+    (letters, then "no letter"), its head, the datasets it learns from (by name) and its weight."""
+
+    classes: list[str]
+    head_config: HeadConfig
+    datasets: tuple[str, ...]
+    weight: float
+
+    @staticmethod
+    def of_recipe(config: HeadConfig, info: dict) -> tuple[HeadConfig, ExpertPlan | None]:
+        """A checkpoint's head config split into the main head's and the plan of its expert, if it has one."""
+        if config.expert is None:
+            return config, None
+        about = info.get("expert", {})
+        plan = ExpertPlan(
+            [*about.get("letters", []), NO_LETTER],
+            HeadConfig(**config.expert),
+            tuple(about.get("data", [])),
+            config.expert_weight,
+        )
+        return replace(config, expert=None, expert_map=()), plan
+
+    def rows(self, data: FeatureSet, rows: list[int]) -> list[int]:
+        prefixes = tuple(f"{name}/" for name in self.datasets)
+        return [r for r in rows if data.samples[r].signer.startswith(prefixes)]
+
+
+def fit_letters(
+    head_config: HeadConfig,
+    fit: FitConfig,
+    data: FeatureSet,
+    rows: list[int],
+    classes: list[str],
+    expert: ExpertPlan | None,
+    device: torch.device,
+    val: Split | None = None,
+) -> tuple[LetterHead, list[dict]]:
+    """The head trained on ``rows``, then, with an ``expert``, the expert trained on its datasets' share of them
+    and multiplied in; the history is the main head's."""
+    head, history = fit_head(head_config, fit, make_split(data, rows, classes), val, device=device)
+    if expert is not None:
+        expert_rows = expert.rows(data, rows)
+        log.info(
+            "expert over %s: %d of the %d training images", "".join(expert.classes[:-1]), len(expert_rows), len(rows)
+        )
+        expert_head, _ = fit_head(expert.head_config, fit, make_split(data, expert_rows, expert.classes), device=device)
+        head = with_expert(head, expert_head, classes, expert.classes, expert.weight)
+    return head, history
+
+
 def held_out(data: FeatureSet, test_signers: set[str]) -> tuple[list[int], list[int], list[Sample]]:
     train_rows = [i for i, s in enumerate(data.samples) if s.signer not in test_signers]
     test_rows = [i for i, s in enumerate(data.samples) if s.signer in test_signers]
@@ -112,6 +164,7 @@ def cross_validate(
     repeats: int,
     out: Path,
     about: dict,
+    expert: ExpertPlan | None = None,
 ) -> dict:
     """Signer-grouped ``folds``-fold CV over the signers of the first folder (the others always train), ``repeats``
     heads a fold; writes ``cv.json`` (``about`` merged in) and ``cv_confusion.png`` and returns the summary."""
@@ -120,10 +173,11 @@ def cross_validate(
     for k, (_, test_idx) in enumerate(signer_folds(first_samples, folds, fit.seed)):
         test_signers = {first_samples[i].signer for i in test_idx}
         train_rows, test_rows, missing = held_out(data, test_signers)
-        train, test = make_split(data, train_rows, classes), make_split(data, test_rows, classes)
+        test = make_split(data, test_rows, classes)
         missed = [s.letter for s in missing if class_index(classes, s.letter) is not None]
         for repeat in range(repeats):
-            head, _ = fit_head(head_config, replace(fit, seed=fit.seed + repeat), train, device=device)
+            seeded = replace(fit, seed=fit.seed + repeat)
+            head, _ = fit_letters(head_config, seeded, data, train_rows, classes, expert, device)
             logits = predict_logits(head, test)
             r = score_logits(logits, test.labels, missing, classes)
             held.append((logits, test.labels, missing))
@@ -234,6 +288,7 @@ def train_and_save(
     out: Path,
     checkpoint: Path,
     info: dict,
+    expert: ExpertPlan | None = None,
 ) -> dict:
     """Train on all but ``val_fraction`` of the first folder's signers, score those, and write the checkpoint
     (``info`` and the metrics inside), ``metrics.json``, ``curves.png`` and ``confusion.png``; returns the metrics."""
@@ -242,7 +297,7 @@ def train_and_save(
     val_signers = {first_samples[i].signer for i in val_idx}
     train_rows, val_rows, val_missing = held_out(data, val_signers)
     val_split = make_split(data, val_rows, classes) if val_rows else None
-    head, history = fit_head(head_config, fit, make_split(data, train_rows, classes), val_split, device=device)
+    head, history = fit_letters(head_config, fit, data, train_rows, classes, expert, device, val_split)
     plot_curves(history, out / "curves.png")
     metrics: dict = {
         "classes": classes,

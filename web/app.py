@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib.metadata
 import json
 import logging
 import re
@@ -40,6 +41,14 @@ from train.photos import PhotoHandFinder
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 TOP_PROBS = 5  # classes sent with each live frame
+
+
+def package_version() -> str:
+    """The installed package's version (pyproject.toml holds the one number), or "unknown" when run uninstalled."""
+    try:
+        return importlib.metadata.version("asl-fingerspelling")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
 
 
 @dataclass(frozen=True)
@@ -154,7 +163,7 @@ def create_app(
     app = FastAPI(
         title="ASL fingerspelling recognizer",
         description="Letters from photos, videos and a live camera. The page: /. API docs: /docs.",
-        version="0.12.0",
+        version=package_version(),
     )
 
     @app.exception_handler(ApiError)
