@@ -149,7 +149,7 @@ def test_cross_validation_reports_the_no_letter_offset_trade(massey, tmp_path, c
     )
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["classes"] == ["A", "B", "C", "none"] and summary["head"]["no_letter_offset"] == 1.5
-    assert summary["head"]["expert_map"] == [0, 1, 2, 2] and summary["head"]["expert"]["num_classes"] == 3
+    assert summary["expert"] == {"letters": ["A", "B"], "data": ["data"], "weight": 1.0}
     assert summary["head"]["shape_depth"]  # finger distances in 3D unless --flat-hand-shape
     table = summary["no_letter_offsets"]
     assert [row["offset"] for row in table][-1] == "never" and len(table) == len(experiment.OFFSETS)
@@ -227,7 +227,7 @@ def test_the_expert_learns_from_its_own_datasets_only(monkeypatch):
     )
     assert trained == [21, 9]  # the main head on both sets, the expert on the photos
     assert head.expert is not None and head.config.expert_map == (0, 1, 2, 2)
-    info = {"expert": {"letters": ["A", "B"], "data": ["photos"], "weight": 1.0}}  # as training stores it
+    info = {"expert": plan.about()}  # as training stores it
     main, again = experiment.ExpertPlan.of_recipe(head.config, info)  # how the calibration study retrains it
     assert main == HeadConfig(4) and again == plan
 

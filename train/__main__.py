@@ -241,6 +241,8 @@ def run(args: argparse.Namespace) -> int:
         expert = ExpertPlan(expert_classes, expert_config, tuple(expert_data), args.expert_weight)
     if args.cv:
         about = {"label_fixes": not args.published_labels, "data": [str(d) for d in args.data]}
+        if expert is not None:
+            about["expert"] = expert.about()
         summary = cross_validate(
             data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about, expert
         )
@@ -257,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
             "device": device.type,
         }
         if expert is not None:
-            info["expert"] = {"letters": expert.classes[:-1], "data": list(expert.datasets), "weight": expert.weight}
+            info["expert"] = expert.about()
         train_and_save(
             data,
             first,

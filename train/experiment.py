@@ -118,6 +118,10 @@ class ExpertPlan:
         )
         return replace(config, expert=None, expert_map=()), plan
 
+    def about(self) -> dict:
+        """What a checkpoint's info and a CV summary say of the expert (``of_recipe`` reads it back)."""
+        return {"letters": self.classes[:-1], "data": list(self.datasets), "weight": self.weight}
+
     def rows(self, data: FeatureSet, rows: list[int]) -> list[int]:
         prefixes = tuple(f"{name}/" for name in self.datasets)
         return [r for r in rows if data.samples[r].signer.startswith(prefixes)]
