@@ -5,7 +5,6 @@ from __future__ import annotations
 import string
 
 ALL_LETTERS = tuple(string.ascii_uppercase)
-STILL_LETTERS = "ABCDEFGHIKLMNOPQRSTUVWXY"  # every letter but J and Z, which are signed with a movement
 NO_LETTER = "none"  # class name of "no letter": a hand that shows none of the letters a model knows
 # Letters whose handshapes differ by a thumb or a finger's angle: where a model's mistakes fall (evaluation
 # reports each group; the word suggestions count a swap inside one as half a mistake).

@@ -125,6 +125,7 @@ class LetterHead(nn.Module):
     alphabet head takes an unseen signer's E for an S or an M where the A-I head, which only has to say "E or
     not", does not. The output is then log p(class) + w log p_expert(the expert's class covering it), a
     normalised product after softmax, so every consumer (smoother, evaluation, calibration) sees ordinary logits.
+    What it gains and costs is measured in README ("An A-I expert").
     """
 
     def __init__(self, config: HeadConfig) -> None:

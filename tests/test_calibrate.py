@@ -38,8 +38,6 @@ def weak_model(tmp_path_factory):
             [
                 "--data",
                 str(aps360),
-                "--letters",
-                "ABCDEFGHI",
                 "--limit",
                 "2",
                 "--epochs",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import A_TO_I_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
+from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
 from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
@@ -30,8 +30,6 @@ def test_one_epoch_smoke_training_writes_checkpoint_metrics_and_plots(aps360, tm
         [
             "--data",
             str(aps360),
-            "--letters",
-            "ABCDEFGHI",
             "--limit",
             "6",
             "--epochs",
@@ -98,15 +96,13 @@ def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsy
 
 
 @pytest.mark.parametrize(
-    "path, letters", [(A_TO_I_CHECKPOINT, "ABCDEFGHI"), (SHIPPED_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
+    "path, letters", [(SHIPPED_CHECKPOINT, "ABCDEFGHI"), (ALPHABET_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
 )
 def test_shipped_checkpoints_are_self_contained(path, letters):
     ckpt = load_checkpoint(path)
     assert ckpt.letters == list(letters) and ckpt.classes[-1] == "none"
     assert len(ckpt.net.backbone.state_dict()) == 10  # AlexNet conv weights travel inside the file
     assert "metrics" in ckpt.info
-    if path == SHIPPED_CHECKPOINT:  # the default multiplies in an A-I expert (model/network.py)
-        assert ckpt.net.head.expert is not None and ckpt.info["expert"]["letters"] == list("ABCDEFGHI")
 
 
 @pytest.mark.data

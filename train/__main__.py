@@ -18,7 +18,7 @@ from pathlib import Path
 
 from core.cli import check_output, number, setup_logging
 from core.errors import cli_main
-from core.letters import ALL_LETTERS, NO_LETTER, STILL_LETTERS
+from core.letters import ALL_LETTERS, NO_LETTER
 from model import DEVICE_CHOICES, default_backbone_weights
 from model.network import HeadConfig
 from train.fit import FitConfig
@@ -31,11 +31,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         prog=prog or "python -m train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--data", nargs="+", type=Path, required=True, help="dataset folders, one folder per letter")
-    p.add_argument(
-        "--letters",
-        default=STILL_LETTERS,
-        help="the letters to recognise (default: the 24 still letters; the A-I model: ABCDEFGHI)",
-    )
+    p.add_argument("--letters", default="ABCDEFGHI", help="the letters to recognise (default: ABCDEFGHI)")
     p.add_argument("--no-reject", action="store_true", help="no 'no letter' class; other letters are dropped")
     p.add_argument("--no-landmarks", action="store_true", help="image-only head")
     p.add_argument(
@@ -76,7 +72,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument(
         "--expert-letters",
         help="also train a head over these letters alone (others: no letter) and multiply its opinion in "
-        "(a product of experts, model/network.py): the alphabet model takes ABCDEFGHI (README)",
+        "(a product of experts, model/network.py; README, 'An A-I expert': tried, not shipped)",
     )
     p.add_argument(
         "--expert-data",
