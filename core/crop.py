@@ -89,8 +89,8 @@ def crop_hand(
 ) -> HandCrop:
     """Crop a hand for the model and carry its landmarks into the crop's pixel frame.
 
-    ``flip`` mirrors crop and landmarks together (a left hand seen as a right one); like ``angle_deg`` it is
-    for training augmentation, the live loop uses neither.
+    ``flip`` mirrors crop and landmarks together (a left hand seen as a right one: training augmentation, or
+    every left hand when the model was trained on right ones); ``angle_deg`` is for training augmentation only.
     """
     image = crop_square(frame, box, size, angle_deg)
     matrix = _crop_matrix(box, size, angle_deg)

@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from core.crop import DEFAULT_MARGIN, Box, HandCrop, crop_hand, focus_on_hand, hand_box
+from core.landmarks import is_left_hand
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -31,6 +32,9 @@ class Preprocess:
     mean: tuple[float, float, float] = IMAGENET_MEAN
     std: tuple[float, float, float] = IMAGENET_STD
     hand_focus: bool = False  # fade all but the hand (from its landmarks) to grey before the network
+    # Mirror every left hand (core.landmarks.is_left_hand) into a right one, so the network learns one hand of
+    # each letter instead of both mirror images (training then needs no random mirroring): README, "One hand".
+    mirror_left_hands: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -43,6 +47,7 @@ class Preprocess:
             tuple(d["mean"]),
             tuple(d["std"]),
             bool(d.get("hand_focus", False)),
+            bool(d.get("mirror_left_hands", False)),
         )
 
     def prepare(
@@ -58,10 +63,11 @@ class Preprocess:
 
         ``box`` defaults to the landmarks' box at this margin (photos); the live loop passes its steadied box.
         ``angle_deg``, ``flip`` and ``adjust`` (a change to the crop's pixels, before hand focus) are training
-        augmentation: every other caller leaves them alone.
+        augmentation: every other caller leaves them alone. ``flip`` mirrors on top of ``mirror_left_hands``.
         """
         box = box if box is not None else hand_box(landmarks, self.margin)
-        crop = crop_hand(image, landmarks, box, self.input_size, angle_deg, flip)
+        mirror = flip != (self.mirror_left_hands and is_left_hand(landmarks))
+        crop = crop_hand(image, landmarks, box, self.input_size, angle_deg, mirror)
         if adjust is not None:
             crop = HandCrop(adjust(crop.image), crop.landmarks)
         return ModelInput(box, crop, focus_on_hand(crop) if self.hand_focus else crop.image)

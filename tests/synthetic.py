@@ -13,17 +13,18 @@ def straight_hand() -> torch.Tensor:
     return torch.from_numpy(pts.reshape(1, 63))
 
 
-# Straightness of the fingers of hand_landmarks: a bent finger folds over (its tip comes back toward the palm).
-BENT_FINGER = ((0.0, -1.0, 0.0), (0.0, -0.2, -0.8), (0.0, 0.7, -0.5))
+# Straightness of the fingers of hand_landmarks: a bent finger folds over (its tip comes back toward the palm),
+# away from the camera (positive z, as MediaPipe measures depth).
+BENT_FINGER = ((0.0, -1.0, 0.0), (0.0, -0.2, 0.8), (0.0, 0.7, 0.5))
 STRAIGHT_FINGER = ((0.0, -1.0, 0.0),) * 3
 
 
 def hand_landmarks(
     straight: set[int], size: float = 100.0, at: tuple[float, float] = (0.0, 0.0), left: bool = False
 ) -> np.ndarray:
-    """(21, 3) landmarks of an upright hand facing the camera, in pixels: the wrist at ``at``, the middle
-    knuckle ``size`` above it, the fingers in ``straight`` (0 thumb ... 4 little) extended, the others folded. A
-    right hand seen from the front has its little finger on the viewer's right; ``left`` mirrors it."""
+    """(21, 3) landmarks of an upright hand, in pixels: the wrist at ``at``, the middle knuckle ``size`` above
+    it, the fingers in ``straight`` (0 thumb ... 4 little) extended, the others folded. A right hand with its back
+    to the camera: the little finger on the viewer's right, the fingers folding away; ``left`` mirrors it."""
     pts = np.zeros((21, 3))
     side = -1.0 if left else 1.0
     for f in range(5):

@@ -1,8 +1,13 @@
+import cv2
 import numpy as np
 import pytest
 
 from core.crop import Box, crop_hand, crop_square, hand_box
+from core.landmarks import is_left_hand
+from model.preprocess import Preprocess
 from realtime.tracking import BoxSmoother
+from tests.synthetic import hand_landmarks
+from train.augment import Augment
 
 
 def square_landmarks(x0, y0, x1, y1):
@@ -59,3 +64,35 @@ def test_box_smoother_damps_jitter_and_resets_on_jump():
     assert sm.update(Box(110, 100, 50)).cx == pytest.approx(105)
     assert sm.update(Box(400, 100, 50)).cx == 400  # far jump: no dragging
     assert sm.update(None) is None
+
+
+@pytest.mark.parametrize("shape", [set(), {4}, {1}, {1, 2}, {0, 4}])
+@pytest.mark.parametrize("turn_deg", [0, 60, 180])
+def test_is_left_hand_tells_a_hand_from_its_mirror_image(shape, turn_deg):
+    a = np.radians(turn_deg)
+    turn = np.array([[np.cos(a), -np.sin(a), 0], [np.sin(a), np.cos(a), 0], [0, 0, 1]])  # in the image plane
+    for left in (False, True):
+        hand = hand_landmarks(shape, size=80.0, at=(300.0, 200.0), left=left) @ turn.T
+        assert is_left_hand(hand) == left
+        mirrored = hand * (-1, 1, 1) + (640, 0, 0)
+        assert is_left_hand(mirrored) != left
+
+
+def test_a_model_of_right_hands_sees_a_left_hand_as_its_right_twin():
+    frame = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 255, (240, 320, 3), np.uint8), (9, 9), 0)
+    right = hand_landmarks({1, 2}, size=60.0, at=(150.0, 180.0))
+    left = right * (-1, 1, 1) + (320, 0, 0)  # the same hand in the mirrored frame: a left hand
+    mirrored_frame = frame[:, ::-1].copy()
+    one_hand = Preprocess(mirror_left_hands=True)
+    twin, own = one_hand.prepare(frame, right), one_hand.prepare(mirrored_frame, left)
+    assert np.abs(twin.pixels.astype(int) - own.pixels.astype(int)).mean() < 3
+    assert own.crop.landmarks == pytest.approx(twin.crop.landmarks, abs=0.5)
+    both_hands = Preprocess().prepare(mirrored_frame, left)
+    assert np.abs(twin.pixels.astype(int) - both_hands.pixels.astype(int)).mean() > 10
+    assert Augment.for_input(one_hand).flip == 0 and Augment.for_input(Preprocess()).flip > 0
+
+
+def test_preprocess_settings_of_older_checkpoints_mirror_no_hand():
+    older = {k: v for k, v in Preprocess(hand_focus=True).to_dict().items() if k != "mirror_left_hands"}
+    assert Preprocess.from_dict(older) == Preprocess(hand_focus=True)
+    assert Preprocess.from_dict(Preprocess(mirror_left_hands=True).to_dict()).mirror_left_hands

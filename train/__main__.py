@@ -91,6 +91,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="the expert's own no-letter offset, applied before its opinion is multiplied in (default 1.75)",
     )
     p.add_argument("--hand-focus", action="store_true", help="fade all but the hand to grey (see core/crop.py)")
+    p.add_argument(
+        "--mirror-left-hands",
+        action="store_true",
+        help="mirror every left hand into a right one, in training and in use, instead of mirroring at random",
+    )
     p.add_argument("--published-labels", action="store_true", help="do not apply train/label_fixes.csv")
     p.add_argument("--cv", type=int, metavar="K", help="signer-grouped K-fold cross-validation instead")
     p.add_argument(
@@ -203,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
     backbone = alexnet_features(args.backbone).to(device)  # a bad weights file too
     per_dir = load_samples(args.data, args.limit, args.published_labels)
     classes = choose_classes(per_dir, args.letters, reject=not args.no_reject)
-    preprocess, augment = Preprocess(hand_focus=args.hand_focus), Augment()
+    preprocess = Preprocess(hand_focus=args.hand_focus, mirror_left_hands=args.mirror_left_hands)
+    augment = Augment.for_input(preprocess)
     log.info("computing on %s", device)
     data, first = gather_features(
         args.data, per_dir, backbone, preprocess, augment, args.views, args.other_views, args.seed

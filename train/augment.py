@@ -28,6 +28,11 @@ class Augment:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def for_input(cls, preprocess: Preprocess) -> Augment:
+        """The augmentation for a model input path: no random mirroring where left hands are mirrored anyway."""
+        return cls(flip=0.0) if preprocess.mirror_left_hands else cls()
+
     def __call__(
         self, preprocess: Preprocess, image: np.ndarray, landmarks: np.ndarray, rng: np.random.Generator
     ) -> ModelInput:

@@ -91,7 +91,14 @@ def calibrate(
     check_shots(shots, base.classes)
     inputs, labels = [], []
     for i, shot in enumerate(shots):
-        views = views_of(shot.image, shot.landmarks, base.preprocess, Augment(), settings.views, [settings.seed, i])
+        views = views_of(
+            shot.image,
+            shot.landmarks,
+            base.preprocess,
+            Augment.for_input(base.preprocess),
+            settings.views,
+            [settings.seed, i],
+        )
         inputs += views
         labels += [base.classes.index(shot.label)] * len(views)
     backbone = base.net.backbone.cpu()

@@ -66,7 +66,9 @@ def study(args: argparse.Namespace) -> dict:
     fit = FitConfig.from_dict(recipe.info.get("fit", {}))
     backbone = alexnet_features(default_backbone_weights())
     per_dir = load_samples(args.data, None)
-    data = FeatureSet.concat(compute_folder_features(per_dir, backbone, preprocess, Augment(), views, other_views))
+    data = FeatureSet.concat(
+        compute_folder_features(per_dir, backbone, preprocess, Augment.for_input(preprocess), views, other_views)
+    )
     hands = {s: h for s, h in zip(per_dir[0], detect_hands(per_dir[0])) if h is not None}  # rows have one
     rows = []
     for signer in sorted({s.signer for s in per_dir[0]}):
