@@ -11,6 +11,7 @@ NUM_LANDMARKS = 21
 WRIST = 0
 PALM = (0, 1, 5, 9, 13, 17)  # the wrist and each finger's base: the palm polygon
 FINGERS = ((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11, 12), (13, 14, 15, 16), (17, 18, 19, 20))
+THUMB_AND_TIPS = (2, 3, 4, 8, 12, 16, 20)  # which side of the palm they lie on tells the hand (is_left_hand)
 # The bones as drawn: each finger from the wrist (thumb) or its knuckle, the knuckles joined across the palm.
 CONNECTIONS = (
     *((WRIST, f[0]) for f in FINGERS[:2]),
@@ -24,9 +25,6 @@ def hand_size(landmarks: np.ndarray) -> float:
     """The hand's size in the image: wrist to middle knuckle, in the landmarks' pixels. Movement is measured in
     it, so that a hand near the camera and one far away moving alike measure alike."""
     return float(np.linalg.norm(landmarks[FINGERS[2][0], :2] - landmarks[WRIST, :2]))
-
-
-THUMB_AND_TIPS = (2, 3, 4, 8, 12, 16, 20)  # the thumb's joints and every finger tip
 
 
 def is_left_hand(landmarks: np.ndarray) -> bool:

@@ -90,15 +90,9 @@ def calibrate(
         return replace(base, info=info)
     check_shots(shots, base.classes)
     inputs, labels = [], []
+    augment = Augment.for_input(base.preprocess)
     for i, shot in enumerate(shots):
-        views = views_of(
-            shot.image,
-            shot.landmarks,
-            base.preprocess,
-            Augment.for_input(base.preprocess),
-            settings.views,
-            [settings.seed, i],
-        )
+        views = views_of(shot.image, shot.landmarks, base.preprocess, augment, settings.views, [settings.seed, i])
         inputs += views
         labels += [base.classes.index(shot.label)] * len(views)
     backbone = base.net.backbone.cpu()
