@@ -21,7 +21,7 @@ import numpy as np
 
 from core.cli import check_output, has_display, setup_logging
 from core.errors import EXIT_INTERRUPTED, UsageError, cli_main
-from model import SHIPPED_CHECKPOINT
+from model import SHIPPED_CHECKPOINT, model_path
 from realtime.capture import Camera
 from realtime.motion import MOVING_LETTERS, drawn_path
 from realtime.tracking import HandTracker, pick_signing_hand
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p.add_argument("--labels", help="with --video: label file or ranges like 40-109:A,110-131:B")
     p.add_argument("--shots", type=int, default=5, help="shots per letter (camera, video; default 5)")
     p.add_argument("--letters", help="letters to capture (default: all the model knows)")
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="base checkpoint")
+    p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT, help="base checkpoint")
     p.add_argument("--signer", default="me", help="your name, kept in the checkpoint")
     p.add_argument("--out", type=Path, default=Path("personal.pt"), help="personal checkpoint to write")
     args = p.parse_args(argv)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.cli import check_distinct, check_output, has_display, number, setup_logging
 from core.errors import EXIT_INTERRUPTED, EXIT_OK, UsageError, cli_main
-from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
+from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT, model_path
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET, SmootherSettings
 from realtime.words import WORD_GAP_S
@@ -38,7 +38,12 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     p.add_argument("--height", type=number(1, 16384, integer=True), help="camera frame height to ask for")
     p.add_argument("--fps", type=number(0, 1000, low_open=True), help="camera frame rate to ask for")
     p.add_argument("--fast", action="store_true", help="video: process frames as fast as possible")
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint (default: shipped model)")
+    p.add_argument(
+        "--model",
+        type=model_path,
+        default=SHIPPED_CHECKPOINT,
+        help="checkpoint, or a shipped model's name: alphabet (the default: 24 still letters, J and Z) or a-i",
+    )
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument(
         "--track-max-side",
@@ -64,6 +69,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     w.add_argument("--speak", action="store_true", help="say each finished word (espeak-ng)")
     w.add_argument("--no-suggestions", action="store_true", help="no dictionary words for a finished word")
+    w.add_argument(
+        "--no-autocorrect",
+        action="store_true",
+        help="keep each word's letters as read, not the likeliest dictionary word (realtime/decode.py)",
+    )
     w.add_argument(
         "--practice", metavar="WORD[,WORD...]", help="practice mode: sign the words shown, see each letter marked"
     )
@@ -125,6 +135,7 @@ def check_before_work(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     from model.classifier import LetterClassifier
     from realtime.capture import list_cameras, open_source
+    from realtime.decode import WordDecoder
     from realtime.live import run_live, share_cores, stop_on_signals
     from realtime.overlay import Overlay
     from realtime.pipeline import Pipeline, committable_letters
@@ -148,7 +159,11 @@ def run(args: argparse.Namespace) -> int:
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
     letters = committable_letters(classifier)
     practice = None if args.practice is None else Practice(practice_words(args.practice, letters))
-    transcript = Transcript(args.word_gap_s, None if args.no_suggestions else Dictionary.english(letters).suggest)
+    transcript = Transcript(
+        args.word_gap_s,
+        None if args.no_suggestions else Dictionary.english(letters).suggest,
+        None if args.no_autocorrect else WordDecoder.english(letters).decode,
+    )
     prefer = "Right" if args.left_handed else None
     with (
         Pipeline(classifier, settings, prefer, track_max_side=args.track_max_side or None, transcript=transcript) as p,
@@ -175,6 +190,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_window:
             window = sinks.add(Window(overlay, (source.width, source.height), recording, args.snapshots, transcript))
         stats = run_live(source, p, sinks, overlay, window, stop)
+    transcript.finish(stats.last_t)
     print(stats.summary())
     if transcript.text:
         print(f"text: {transcript.text}")

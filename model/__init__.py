@@ -6,12 +6,18 @@ import os
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-# The default model: A-I and "no letter". It stays the default until the alphabet model's A-I accuracy on unseen
-# signers is within 0.3 points of its own (README: "The alphabet model").
-SHIPPED_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"
 ALPHABET_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_alphabet.pt"  # the 24 still letters and "no letter"
+AI_CHECKPOINT = REPO_ROOT / "model" / "weights" / "asl_letters.pt"  # A-I and "no letter", a point better on A-I
+# The default of every tool: the whole alphabet. Most words need letters beyond A-I (README: "The alphabet model").
+SHIPPED_CHECKPOINT = ALPHABET_CHECKPOINT
+MODEL_NAMES = {"alphabet": ALPHABET_CHECKPOINT, "a-i": AI_CHECKPOINT}  # short names for --model
 BACKBONE_FILE = "weights/alexnet_features_imagenet1k_v1.pth"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # model.device.pick_device; here so flags need no torch
+
+
+def model_path(value: str) -> Path:
+    """A ``--model`` value: a shipped model's short name (``alphabet``, ``a-i``) or a checkpoint's path."""
+    return MODEL_NAMES.get(value.lower(), Path(value))
 
 
 def shared_dir() -> Path:

@@ -26,7 +26,7 @@ import numpy as np
 
 from core.cli import number, setup_logging, size_arg
 from core.errors import EXIT_OK, UsageError, cli_main
-from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
+from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT, model_path
 from model.classifier import LetterClassifier
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import SimulatedCamera, VideoFile
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--video", type=Path, required=True, help="the clip to measure on")
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
+    p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--rounds", type=number(1, 100, integer=True), default=3, help="alternating rounds [3]")
     p.add_argument(

@@ -37,10 +37,12 @@ class RunStats:
         self.started = time.perf_counter()
         self.frames = self.hands = 0
         self.commits: list[str] = []
+        self.last_t = 0.0  # the time of the last frame processed
         self._stage_ms: dict[str, float] = {}
 
     def add(self, result: FrameResult) -> None:
         self.frames += 1
+        self.last_t = result.frame.t
         self.hands += result.hand is not None
         for stage, ms in result.timings_ms.items():
             self._stage_ms[stage] = self._stage_ms.get(stage, 0.0) + ms

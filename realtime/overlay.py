@@ -74,7 +74,15 @@ class Overlay:
         """The frame drawn once for each result, state of the keys, text and practice."""
         self.status.expire()
         state = None if self.practice is None else repr(self.practice.state)
-        key = (id(result), astuple(self.layers), astuple(self.status), result.text, result.suggestions, state)
+        key = (
+            id(result),
+            astuple(self.layers),
+            astuple(self.status),
+            result.text,
+            result.suggestions,
+            result.correction,
+            state,
+        )
         if self._last is None or self._last[0] != key:
             out = draw(result.frame.image, result, self.layers, self.status)
             if self.practice is not None:
@@ -140,7 +148,7 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
     if status.message:
         _text(out, status.message, (10, int(h * 0.6)), 0.6 * s, YELLOW)
-    _draw_transcript(out, result.text, result.suggestions, s)
+    _draw_transcript(out, result.text, result.suggestions, result.correction, s)
     if layers.help and status.help_line:
         lines = _wrap(status.help_line, w - 20, 0.55 * s)
         for i, line in enumerate(lines):
@@ -152,9 +160,11 @@ def _scale(out: np.ndarray) -> float:
     return max(min(out.shape[:2]) / 720, 0.5)
 
 
-def _draw_transcript(out: np.ndarray, text: str, suggestions: tuple[str, ...], s: float) -> None:
-    """The words spelled so far on a dark band across the bottom third (its end, when too long to fit), and the
-    suggestions for the last word under it."""
+def _draw_transcript(
+    out: np.ndarray, text: str, suggestions: tuple[str, ...], correction: tuple[str, str] | None, s: float
+) -> None:
+    """The words spelled so far on a dark band across the bottom third (its end, when too long to fit); under
+    it, the letters as read when the dictionary corrected the last word, and the suggestions for that word."""
     if not text and not suggestions:
         return
     h, w = out.shape[:2]
@@ -167,8 +177,13 @@ def _draw_transcript(out: np.ndarray, text: str, suggestions: tuple[str, ...], s
     band = out[y - int(34 * s) : y + int(12 * s), 0 : width + 20]
     band[:] = (band * 0.4).astype(out.dtype)
     _text(out, shown, (10, y), scale, WHITE, 2)
+    notes = []
+    if correction is not None:
+        notes.append(f"read {correction[0]} (u: undo)")
     if suggestions:
-        _text(out, "tab: " + "   ".join(suggestions), (10, y + int(36 * s)), 0.7 * s, YELLOW, 2)
+        notes.append("tab: " + "   ".join(suggestions))
+    if notes:
+        _text(out, "   ".join(notes), (10, y + int(36 * s)), 0.7 * s, YELLOW, 2)
 
 
 def draw_practice(out: np.ndarray, practice: Practice) -> None:

@@ -12,7 +12,6 @@ import numpy as np
 
 from core.crop import Box
 from core.hand import Hand
-from core.landmarks import hand_size
 from core.letters import NO_LETTER
 from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
@@ -20,7 +19,7 @@ from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import Frame
 from realtime.motion import MOVING_LETTERS, MotionRecognizer
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
-from realtime.tracking import BoxSmoother, HandTracker, pick_signing_hand
+from realtime.tracking import BoxSmoother, HandMotion, HandTracker, pick_signing_hand
 from realtime.words import Transcript, WordEvent
 
 
@@ -53,6 +52,7 @@ class FrameResult:
     words: list[WordEvent] = field(default_factory=list)  # words finished at this frame
     text: str = ""  # the transcript: every word so far, the one being spelled last
     suggestions: tuple[str, ...] = ()  # dictionary words for the last finished word, best first
+    correction: tuple[str, str] | None = None  # (letters read, word shown) when the dictionary corrected the last
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -94,9 +94,9 @@ class Pipeline:
         self.box_smoother = BoxSmoother(alpha=box_alpha)
         self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
         self.transcript = transcript or Transcript()
+        self.hand_motion = HandMotion(settings.motion_span_s)
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
-        self._last: tuple[float, np.ndarray] | None = None  # time and landmarks of the last frame with a hand
 
     def process(self, frame: Frame) -> FrameResult:
         return self.finish(self.track(frame))
@@ -120,30 +120,22 @@ class Pipeline:
             t3 = time.perf_counter()
             result.timings_ms["crop"] = (t2 - t1) * 1000
             result.timings_ms["classify"] = (t3 - t2) * 1000
-        speed = self._speed(found, frame.t)
-        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t, speed)
-        moved = self.motion.update(found.landmarks if found is not None else None, frame.t)
-        if moved is not None:
-            m = moved.letter
+        moved = self.hand_motion.update(found.landmarks if found is not None else None, frame.t)
+        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t, moved)
+        drawn = self.motion.update(found.landmarks if found is not None else None, frame.t)
+        if drawn is not None:
+            m = drawn.letter
             result.events += self.smoother.commit_moving(
-                m.letter, frame.t, moved.confidence, moved.started, m.starts_from
+                m.letter, frame.t, drawn.confidence, drawn.started, m.starts_from
             )
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
-        result.words = self.transcript.update(result.events, frame.t, holding=result.letter is not None)
+        # the word gap runs from the moment the hand is gone, not from the release that follows it
+        holding = result.letter is not None and result.hand is not None
+        result.words = self.transcript.update(result.events, frame.t, holding=holding)
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
+        result.correction = self.transcript.correction
         result.timings_ms["total"] = tracked.track_ms + (time.perf_counter() - t1) * 1000
         return result
-
-    def _speed(self, found: Hand | None, t: float) -> float:
-        """How fast the hand moves: its landmarks' mean displacement since the last frame, in hand sizes (wrist to
-        middle knuckle) a second; 0 for a hand just found."""
-        last, self._last = self._last, None if found is None else (t, found.landmarks[:, :2])
-        if found is None or last is None or t <= last[0]:
-            return 0.0
-        now = found.landmarks[:, :2]
-        return (
-            float(np.linalg.norm(now - last[1], axis=1).mean()) / max(hand_size(found.landmarks), 1.0) / (t - last[0])
-        )
 
     def close(self) -> None:
         self.tracker.close()

@@ -20,7 +20,7 @@ from realtime.recording import check_video_written
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
-    from realtime.words import Transcript
+    from realtime.words import Transcript, WordEvent
 
 
 class Sink(Protocol):
@@ -59,10 +59,12 @@ class Sinks:
 
 
 class EventLog:
-    """One JSON line per committed letter (frame, time, letter, confidence) and per finished word (frame, time,
-    word), flushed as it happens. A letter that takes back the one before it (a J that began as an I) says so in
-    ``replaces``, a double letter's second commit has ``"repeat": true``. The word being spelled when the run
-    ends is written as finished on closing, so the file holds every word (given the ``transcript``)."""
+    """One JSON line per committed letter (frame, time, letter, confidence, and ``top``: the likeliest classes of
+    the probabilities averaged over the hold so far) and per finished word (frame, time, ``word`` as the
+    transcript shows it, ``letters`` as read, ``corrected`` when the dictionary changed them), flushed as it
+    happens. A letter that takes back the one before it (a J that began as an I) says so in ``replaces``, a
+    double letter's second commit has ``"repeat": true``. The word being spelled when the run ends is finished on
+    closing, so the file holds every word (given the ``transcript``)."""
 
     def __init__(self, path: Path, transcript: Transcript | None = None) -> None:
         self.path, self.transcript = Path(path), transcript
@@ -78,6 +80,7 @@ class EventLog:
                     "t": round(e.t, 3),
                     "letter": e.letter,
                     "confidence": round(e.confidence, 4),
+                    "top": dict(e.top),
                 }
                 if e.replaces:
                     line["replaces"] = e.replaces
@@ -85,7 +88,10 @@ class EventLog:
                     line["repeat"] = True
                 self._line(line)
         for w in result.words:
-            self._line({"frame": result.frame.index, "t": round(w.t, 3), "word": w.word})
+            self._word(result.frame.index, w)
+
+    def _word(self, frame: int, w: WordEvent) -> None:
+        self._line({"frame": frame, "t": round(w.t, 3), "word": w.word, "letters": w.letters, "corrected": w.corrected})
 
     def _line(self, line: dict[str, object]) -> None:
         with naming(self.path):
@@ -93,9 +99,10 @@ class EventLog:
             self._file.flush()
 
     def close(self) -> None:
-        if self.transcript is not None and self.transcript.current:
-            frame, t = self._last
-            self._line({"frame": frame, "t": round(t, 3), "word": self.transcript.current})
+        frame, t = self._last
+        final = self.transcript.finish(t) if self.transcript is not None else None
+        if final is not None:
+            self._word(frame, final)
         with naming(self.path):
             self._file.close()
 
@@ -107,9 +114,11 @@ class TranscriptFile:
     def __init__(self, path: Path, transcript: Transcript) -> None:
         self.path, self.transcript = Path(path), transcript
         self._written: str | None = None
+        self._t = 0.0
         self._save()
 
     def write(self, result: FrameResult) -> None:
+        self._t = result.frame.t
         self._save()
 
     def _save(self) -> None:
@@ -120,6 +129,7 @@ class TranscriptFile:
             self._written = text
 
     def close(self) -> None:
+        self.transcript.finish(self._t)
         self._save()
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections import deque
 
 import cv2
 import numpy as np
 
 from core.crop import Box
 from core.hand import Hand
+from core.landmarks import PALM, hand_size
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter (core.cli filters the rest)
 
@@ -109,3 +111,29 @@ class BoxSmoother:
                 a * box.cx + (1 - a) * prev.cx, a * box.cy + (1 - a) * prev.cy, a * box.side + (1 - a) * prev.side
             )
         return self._box
+
+
+class HandMotion:
+    """How far the hand has travelled within the last ``span_s`` seconds, in hand sizes (``core.landmarks``):
+    the largest distance from its palm now to where its palm was at any frame of the span.
+
+    The palm (wrist and knuckles) moves with the hand, not with the fingers, so a change of handshape is no
+    movement. Over a span rather than between two frames, because a held hand's tremor, a pixel or two each
+    frame back and forth, is a large speed between frames on a small hand yet covers nothing; a bounce or a
+    move to the next letter covers its distance within the span whatever the frame rate. A hand just found has
+    moved 0."""
+
+    def __init__(self, span_s: float) -> None:
+        self.span_s = span_s
+        self._palms: deque[tuple[float, np.ndarray]] = deque()
+
+    def update(self, landmarks: np.ndarray | None, t: float) -> float:
+        if landmarks is None:
+            self._palms.clear()
+            return 0.0
+        palm = landmarks[list(PALM), :2].mean(axis=0)
+        while self._palms and (self._palms[0][0] < t - self.span_s or self._palms[0][0] > t):
+            self._palms.popleft()
+        moved = max((float(np.linalg.norm(palm - p)) for _, p in self._palms), default=0.0)
+        self._palms.append((t, palm))
+        return moved / max(hand_size(landmarks), 1.0)

@@ -38,6 +38,7 @@ KEYS = {
     "x": ("clear", "clear the text"),
     "y": ("copy", "copy the text to the clipboard"),
     "\t": ("accept", "replace the last word with the first suggestion"),
+    "u": ("undo", "undo the dictionary's correction of the last word: its letters as read"),
 }
 KEY_NAMES = {" ": "space", "\b": "backspace", "\t": "tab"}
 HELP_LINE = "  ".join(f"{KEY_NAMES.get(k, k)}:{a}" for k, (a, _) in KEYS.items())
@@ -101,7 +102,7 @@ class Window:
             path = self.snapshots / f"snapshot-{datetime.now():%Y%m%d-%H%M%S-%f}.png"
             cv2.imwrite(str(path), self.overlay.last_view)
             self.notify(f"snapshot saved: {path}")
-        elif action in ("delete", "clear", "copy", "accept") and self.transcript is not None:
+        elif action in ("delete", "clear", "copy", "accept", "undo") and self.transcript is not None:
             self._edit(action, self.transcript)
         return True
 
@@ -113,6 +114,9 @@ class Window:
         elif action == "accept":
             word = transcript.accept()
             self.notify(f"replaced by {word}" if word else "no suggestion to accept")
+        elif action == "undo":
+            letters = transcript.undo_correction()
+            self.notify(f"back to the letters read: {letters}" if letters else "no correction to undo")
         elif action == "copy":
             self.notify(copy_to_clipboard(transcript.text))
 

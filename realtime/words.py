@@ -4,7 +4,9 @@ Each committed letter joins the current word. A word ends when, for ``word_gap_s
 has left the view, or rests in it showing no letter. A double letter is the same letter committed again after
 a bounce or slide of the held handshape (``LetterEvent.repeat``, see ``realtime.smoothing``); the same letter
 committed again without one (the hand lost for a moment and found again) is not doubled. A J that takes back
-the I it began as replaces that I in the word.
+the I it began as replaces that I in the word. Each letter keeps what the model thought over its hold, and a
+finished word is decoded with the dictionary (``realtime.decode``); the letters as read stay beside it, and
+:meth:`Transcript.undo_correction` puts them back.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+from realtime.decode import Decoded, HeldLetter
 from realtime.smoothing import LetterEvent
 
 WORD_GAP_S = 1.0  # README, "Words": between a signer's letters (0.7 s at most) and a pause (1.2 s)
@@ -20,25 +23,46 @@ WORD_GAP_S = 1.0  # README, "Words": between a signer's letters (0.7 s at most) 
 
 @dataclass(frozen=True)
 class WordEvent:
-    """A word finished: the hand has shown no letter for the word gap, or the run ended."""
+    """A word finished: the hand has shown no letter for the word gap, or the run ended. ``word`` is what the
+    transcript shows (the dictionary's word when decoding corrected the letters), ``letters`` what was read."""
 
     t: float
     word: str
+    letters: str = ""
+
+    @property
+    def corrected(self) -> bool:
+        return bool(self.letters) and self.letters != self.word
 
 
 class Transcript:
-    """The text spelled so far: finished words and the word being spelled. ``suggest`` (a word to its closest
-    dictionary words, best first) is asked once per finished word, on a thread of its own: a search of the
-    dictionary takes a tenth of a second or more, which the live loop should not wait for."""
+    """The text spelled so far: finished words and the word being spelled. ``decode`` (held letters to a
+    ``Decoded``: ``realtime.decode.WordDecoder.decode``) chooses each finished word; without it a word is its
+    letters. ``suggest`` (a word to its closest dictionary words, best first) is asked once per finished word, on
+    a thread of its own: a search of the dictionary takes a tenth of a second or more, which the live loop
+    should not wait for."""
 
-    def __init__(self, word_gap_s: float = WORD_GAP_S, suggest: Callable[[str], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        word_gap_s: float = WORD_GAP_S,
+        suggest: Callable[[str], list[str]] | None = None,
+        decode: Callable[[list[HeldLetter]], Decoded] | None = None,
+    ) -> None:
         self.word_gap_s = word_gap_s
         self.suggest = suggest
-        self.words: list[str] = []
-        self.current = ""
+        self.decode = decode
+        self.words: list[str] = []  # finished words as shown
+        self.read: list[str] = []  # the same words' letters as read
+        self.held: list[HeldLetter] = []  # the word being spelled, a held letter each
         self._suggestions: Future[list[str]] | None = None  # for the last finished word
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suggest") if suggest else None
         self._idle_since: float | None = None
+        self._final: WordEvent | None = None
+
+    @property
+    def current(self) -> str:
+        """The letters of the word being spelled."""
+        return "".join(h.letter for h in self.held)
 
     @property
     def suggestions(self) -> list[str]:
@@ -52,49 +76,84 @@ class Transcript:
     @property
     def text(self) -> str:
         """The words, finished and current, separated by single spaces."""
-        return " ".join([*self.words, self.current] if self.current else self.words)
+        current = self.current
+        return " ".join([*self.words, current] if current else self.words)
+
+    @property
+    def correction(self) -> tuple[str, str] | None:
+        """(letters read, word shown) when the last finished word was corrected by the dictionary."""
+        if self.words and self.read and self.words[-1] != self.read[-1]:
+            return self.read[-1], self.words[-1]
+        return None
 
     def update(self, events: list[LetterEvent], t: float, holding: bool) -> list[WordEvent]:
         """Feed one frame's letter events; ``holding``: the hand shows a committed letter now."""
         for e in events:
-            if e.kind != "commit" or e.letter is None:
+            if e.letter is None:
                 continue
-            if e.replaces and self.current.endswith(e.replaces):
-                self.current = self.current[: -len(e.replaces)] + e.letter
-            elif e.repeat or not self.current.endswith(e.letter):
-                self.current += e.letter
+            last = self.held[-1] if self.held else None
+            if e.kind == "release" and last is not None and last.letter == e.letter and e.top:
+                self.held[-1] = HeldLetter(e.letter, e.top)  # the whole hold's probabilities
+            elif e.kind != "commit":
+                continue
+            elif e.replaces and last is not None and last.letter == e.replaces:
+                self.held[-1] = HeldLetter(e.letter, e.top)
+            elif e.repeat or last is None or last.letter != e.letter:
+                self.held.append(HeldLetter(e.letter, e.top))
         if holding or any(e.kind == "commit" for e in events):
             self._idle_since = None
             return []
         self._idle_since = t if self._idle_since is None else self._idle_since
-        if self.current and t - self._idle_since >= self.word_gap_s:
+        if self.held and t - self._idle_since >= self.word_gap_s:
             return [self.end_word(t)]
         return []
 
     def end_word(self, t: float) -> WordEvent:
         """Finish the current word now (the gap has passed, or the run ends)."""
-        word, self.current = self.current, ""
+        letters = self.current
+        word = self.decode(self.held).word if self.decode is not None else letters
+        self.held = []
         self.words.append(word)
+        self.read.append(letters)
         if self.suggest is not None and self._pool is not None:
             suggest = self.suggest
             self._suggestions = self._pool.submit(lambda: [s for s in suggest(word) if s != word])
-        return WordEvent(t, word)
+        return WordEvent(t, word, letters)
+
+    def finish(self, t: float) -> WordEvent | None:
+        """At the end of a run: finish the word being spelled, if any. Every caller (each output closing) gets
+        the same word event, so the files agree on the last word."""
+        if self.held:
+            self._final = self.end_word(t)
+        return self._final
+
+    def undo_correction(self) -> str | None:
+        """Put the letters as read back in place of the dictionary's word for the last finished word; the letters
+        put back, if it had been corrected."""
+        correction = self.correction
+        if correction is None:
+            return None
+        self.words[-1] = correction[0]
+        self._suggestions = None
+        return correction[0]
 
     def delete_last(self) -> None:
         """Take back the last letter (of the last finished word, when none is being spelled)."""
-        if not self.current and self.words:
-            self.current = self.words.pop()
+        if not self.held and self.words:
+            word = self.words.pop()
+            self.read.pop()
+            self.held = [HeldLetter(c) for c in word]
             self._suggestions = None
-        self.current = self.current[:-1]
+        self.held = self.held[:-1]
 
     def clear(self) -> None:
-        self.words, self.current, self._suggestions = [], "", None
+        self.words, self.read, self.held, self._suggestions = [], [], [], None
 
     def accept(self) -> str | None:
         """Replace the last finished word with the first suggestion for it; the word put in, if any."""
         if not self.suggestions or not self.words:
             return None
-        self.words[-1] = self.suggestions[0]
+        self.words[-1] = self.read[-1] = self.suggestions[0]
         self._suggestions = None
         return self.words[-1]
 

@@ -109,14 +109,14 @@ def test_one_loaded_model_answers_at_either_operating_point():
     """predict(..., no_letter_offset) for one call equals a classifier loaded at that operating point."""
     import numpy as np
 
-    from model import SHIPPED_CHECKPOINT
+    from model import AI_CHECKPOINT
     from model.classifier import LetterClassifier
 
     rng = np.random.default_rng(0)
     image = rng.integers(0, 255, (240, 240, 3), dtype=np.uint8)
     landmarks = np.column_stack([rng.uniform(60, 180, (21, 2)), rng.uniform(-20, 20, 21)]).astype(np.float32)
-    live = LetterClassifier(SHIPPED_CHECKPOINT, "cpu", no_letter_offset=0.0)
-    photo = LetterClassifier(SHIPPED_CHECKPOINT, "cpu")
+    live = LetterClassifier(AI_CHECKPOINT, "cpu", no_letter_offset=0.0)
+    photo = LetterClassifier(AI_CHECKPOINT, "cpu")
     assert photo.photo_offset == live.photo_offset > 0
     inputs = [live.prepare(image, landmarks)]
     at_photo = live.predict(inputs, no_letter_offset=live.photo_offset)[0].probs

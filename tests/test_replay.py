@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import run
-from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT
+from model import AI_CHECKPOINT, ALPHABET_CHECKPOINT
 from model.classifier import LetterClassifier
 from realtime.capture import VideoFile
 from realtime.pipeline import Pipeline
@@ -29,7 +29,7 @@ HOLDS = LABELS["holds"]  # every clip of a still letter, A-Y (Y's index is cut s
 FORMED_FROM = LABELS["formed_from"]  # teaching clips: letters shown on the way to the clip's own letter
 A_TO_I = sorted(letter for letter in HOLDS if letter <= "I")
 OTHERS = sorted(letter for letter in HOLDS if letter > "I")
-MODELS = {"default": SHIPPED_CHECKPOINT, "alphabet": ALPHABET_CHECKPOINT}
+MODELS = {"default": AI_CHECKPOINT, "alphabet": ALPHABET_CHECKPOINT}
 
 # Known misses, kept as strict xfails: each fails the day it is fixed, so these lists stay true.
 ALPHABET_NEVER_COMMITS = {

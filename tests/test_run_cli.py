@@ -106,6 +106,6 @@ def test_interrupted_recording_keeps_what_was_recorded(signademy, tmp_path):
 
 
 def test_a_practice_word_with_letters_the_model_does_not_know():
-    proc = run_py("--video", "x.mp4", "--no-window", "--practice", "bad,hello")
+    proc = run_py("--video", "x.mp4", "--no-window", "--model", "a-i", "--practice", "bad,hello")
     assert_one_line_error(proc, "HELLO has letters this model does not know (LO)")
     assert proc.returncode == 2

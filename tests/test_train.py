@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT, default_backbone_weights
+from model import AI_CHECKPOINT, ALPHABET_CHECKPOINT, default_backbone_weights
 from model.checkpoint import load_checkpoint
 from model.network import FEATURE_SHAPE, HeadConfig
 from train import __main__ as train_cli
@@ -78,7 +78,7 @@ def test_bad_training_flags_give_one_line_errors(tmp_path, capsys, flags, messag
 @pytest.mark.mediapipe
 def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsys):
     """The aps360 signers held out of the shipped model's training, through the evaluate command: a floor."""
-    held_out = {s.split("/")[-1] for s in load_checkpoint(SHIPPED_CHECKPOINT).info["metrics"]["validation"]["signers"]}
+    held_out = {s.split("/")[-1] for s in load_checkpoint(AI_CHECKPOINT).info["metrics"]["validation"]["signers"]}
     data = tmp_path / "unseen"
     for letter in "ABCDEFGHI":
         (data / letter).mkdir(parents=True)
@@ -90,13 +90,13 @@ def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsy
     assert result["images"] >= 200 and result["hands_found"] >= 0.98 * result["images"]
     assert result["accuracy"] >= 0.95
     assert set(result["per_letter"]) == set("ABCDEFGHI")
-    assert result["classes"] == load_checkpoint(SHIPPED_CHECKPOINT).classes
+    assert result["classes"] == load_checkpoint(AI_CHECKPOINT).classes
     assert result["confusable_groups"]["A/E/M/N/S/T"]["images"] > 0
     assert (tmp_path / "cm.png").is_file()
 
 
 @pytest.mark.parametrize(
-    "path, letters", [(SHIPPED_CHECKPOINT, "ABCDEFGHI"), (ALPHABET_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
+    "path, letters", [(AI_CHECKPOINT, "ABCDEFGHI"), (ALPHABET_CHECKPOINT, "ABCDEFGHIKLMNOPQRSTUVWXY")]
 )
 def test_shipped_checkpoints_are_self_contained(path, letters):
     ckpt = load_checkpoint(path)

@@ -14,7 +14,7 @@ pytest.importorskip("httpx2")
 from fastapi.testclient import TestClient  # noqa: E402
 from starlette.websockets import WebSocketDisconnect  # noqa: E402
 
-from model import SHIPPED_CHECKPOINT  # noqa: E402
+from model import AI_CHECKPOINT  # noqa: E402
 from model.classifier import LetterClassifier  # noqa: E402
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET  # noqa: E402
 from web.app import Limits, create_app  # noqa: E402
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.mediapipe
 
 @pytest.fixture(scope="module")
 def classifier():
-    return LetterClassifier(SHIPPED_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET)
+    return LetterClassifier(AI_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET)
 
 
 @pytest.fixture(scope="module")

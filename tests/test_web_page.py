@@ -25,7 +25,7 @@ BROWSER, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 @pytest.fixture
 def server():
     uvicorn = pytest.importorskip("uvicorn")
-    from model import SHIPPED_CHECKPOINT
+    from model import AI_CHECKPOINT
     from model.classifier import LetterClassifier
     from realtime.smoothing import LIVE_NO_LETTER_OFFSET
     from web.app import create_app
@@ -33,7 +33,7 @@ def server():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    app = create_app(LetterClassifier(SHIPPED_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET))
+    app = create_app(LetterClassifier(AI_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET))
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

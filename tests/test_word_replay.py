@@ -8,14 +8,14 @@ import json
 import pytest
 
 import run
-from model import ALPHABET_CHECKPOINT, SHIPPED_CHECKPOINT
+from model import AI_CHECKPOINT, ALPHABET_CHECKPOINT
 from tests.word_clips import write_word_clip
 
 pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
 
 CASES = {
     # model, words: letters whose clips every model run commits alone (tests/test_replay.py); one double letter
-    "default": (SHIPPED_CHECKPOINT, ["CAB", "FED", "BEE"]),
+    "default": (AI_CHECKPOINT, ["CAB", "FED", "BEE"]),
     "alphabet": (ALPHABET_CHECKPOINT, ["HELLO", "WORLD"]),
 }
 

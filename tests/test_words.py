@@ -34,21 +34,22 @@ def probs(letter, p=0.9):
 
 
 def spell(frames, word_gap_s=1.0):
-    """frames: (letter shown or None for no hand, hand speed); the smoother and the transcript, frame by frame."""
+    """frames: (letter shown or None for no hand, hand sizes moved within the motion span); the smoother and the
+    transcript, frame by frame."""
     smoother, transcript, words = LetterSmoother(CLASSES), Transcript(word_gap_s), []
-    for k, (letter, speed) in enumerate(frames):
+    for k, (letter, moved) in enumerate(frames):
         t = k / FPS
-        events = smoother.update(None if letter is None else probs(letter), t, speed)
+        events = smoother.update(None if letter is None else probs(letter), t, moved)
         words += [w.word for w in transcript.update(events, t, holding=smoother.letter is not None)]
     return transcript, words
 
 
-def hold(letter, seconds=0.5, speed=0.2):
-    return [(letter, speed)] * int(seconds * FPS)
+def hold(letter, seconds=0.5, moved=0.03):
+    return [(letter, moved)] * int(seconds * FPS)
 
 
-def slide(letter, frames=4, speed=3.0):
-    return [(letter, speed)] * frames
+def slide(letter, frames=4, moved=0.5):
+    return [(letter, moved)] * frames
 
 
 GONE = [(None, 0.0)] * int(1.5 * FPS)  # the hand leaves the view for 1.5 s
@@ -73,12 +74,12 @@ def test_a_short_pause_between_letters_does_not_split_the_word():
 
 def test_a_letter_held_still_is_never_repeated():
     rng = np.random.default_rng(0)
-    jitter = [("L", float(s)) for s in rng.choice([0.1, 0.4, 1.2, 2.4], size=150, p=[0.6, 0.3, 0.08, 0.02])]
+    jitter = [("L", float(s)) for s in rng.choice([0.02, 0.08, 0.15, 0.25], size=150, p=[0.6, 0.3, 0.08, 0.02])]
     assert spell(hold("E") + jitter + GONE)[1] == ["EL"]
 
 
 @pytest.mark.parametrize(
-    "move", [slide("L"), slide("L", 2, 7.0), slide("none", 4, 4.0)], ids=["slide", "bounce", "blur"]
+    "move", [slide("L"), slide("L", 2, 0.8), slide("none", 4, 0.6)], ids=["slide", "bounce", "blur"]
 )
 def test_a_bounce_or_slide_of_a_held_letter_doubles_it(move):
     frames = hold("H") + hold("E") + hold("L") + move + hold("L") + hold("O") + GONE
@@ -208,8 +209,9 @@ def test_the_events_log_has_word_lines_and_the_last_word_on_closing(tmp_path):
     log.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line.get("letter") or line.get("word") for line in lines] == ["B", "B", "E", "E", "E"]
-    assert lines[1] == {"frame": 40, "t": 1.6, "word": "B"} and lines[3]["repeat"] is True
-    assert lines[4] == {"frame": 70, "t": 2.5, "word": "E"}
+    assert lines[1] == {"frame": 40, "t": 1.6, "word": "B", "letters": "B", "corrected": False}
+    assert lines[3]["repeat"] is True
+    assert lines[4] == {"frame": 70, "t": 2.5, "word": "E", "letters": "E", "corrected": False}
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng (bash setup.sh installs it)")

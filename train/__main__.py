@@ -107,6 +107,13 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         "a point with its seed alone (README)",
     )
     p.add_argument(
+        "--save-folds",
+        type=Path,
+        metavar="DIR",
+        help="with --cv: write each fold's model as DIR/fold<k>.pt, naming in its info the signers it never saw "
+        "(models for judging unseen people, as the word test does)",
+    )
+    p.add_argument(
         "--val-fraction",
         type=number(0, 1),
         default=0.15,
@@ -172,6 +179,8 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         p.error("--views, --other-views, --epochs, --repeats, --hidden and --expert-hidden must be at least 1")
     if args.repeats > 1 and not args.cv:
         p.error("--repeats needs --cv")
+    if args.save_folds and not args.cv:
+        p.error("--save-folds needs --cv")
     if not 0 <= args.label_smoothing < 1:
         p.error("--label-smoothing must be in [0, 1)")
     if not 0 <= args.val_fraction < 1:
@@ -195,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
         ExpertPlan,
         choose_classes,
         cross_validate,
+        fold_saver,
         gather_features,
         load_samples,
         train_and_save,
@@ -204,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out", folder=True)  # before the work: a typo must not cost a training run
     if args.checkpoint:
         check_output(args.checkpoint, "--checkpoint")
+    if args.save_folds:
+        check_output(args.save_folds, "--save-folds", folder=True)
     device = pick_device(args.device)  # before anything slow: a missing GPU is reported at once
     backbone = alexnet_features(args.backbone).to(device)  # a bad weights file too
     per_dir = load_samples(args.data, args.limit, args.published_labels)
@@ -245,8 +257,11 @@ def run(args: argparse.Namespace) -> int:
         about = {"label_fixes": not args.published_labels, "data": [str(d) for d in args.data]}
         if expert is not None:
             about["expert"] = expert.about()
+        save_fold = None
+        if args.save_folds:
+            save_fold = fold_saver(args.save_folds, backbone.cpu(), classes, preprocess, {"data": names, **about})
         summary = cross_validate(
-            data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about, expert
+            data, first, classes, head_config, fit, device, args.cv, args.repeats, args.out, about, expert, save_fold
         )
         print(json.dumps(summary))
     else:

@@ -20,7 +20,7 @@ import torch
 
 from core.cli import number, setup_logging
 from core.errors import cli_main
-from model import SHIPPED_CHECKPOINT, default_backbone_weights
+from model import SHIPPED_CHECKPOINT, default_backbone_weights, model_path
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.network import HeadConfig, LetterNet, alexnet_features
 from train.augment import Augment
@@ -47,7 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         help="first folder: the signers to hold out one by one; all folders train the base",
     )
     p.add_argument("--shots", type=number(1, integer=True), default=3, help="calibration photos per letter (default 3)")
-    p.add_argument("--recipe", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint whose head and fit to copy")
+    p.add_argument(
+        "--recipe", type=model_path, default=SHIPPED_CHECKPOINT, help="checkpoint whose head and fit to copy"
+    )
     args = p.parse_args(argv)
     setup_logging(verbose=False, from_command_line=argv is None)
 

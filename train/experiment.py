@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -169,9 +170,11 @@ def cross_validate(
     out: Path,
     about: dict,
     expert: ExpertPlan | None = None,
+    save_fold: Callable[[int, LetterHead, set[str]], None] | None = None,
 ) -> dict:
     """Signer-grouped ``folds``-fold CV over the signers of the first folder (the others always train), ``repeats``
-    heads a fold; writes ``cv.json`` (``about`` merged in) and ``cv_confusion.png`` and returns the summary."""
+    heads a fold; writes ``cv.json`` (``about`` merged in) and ``cv_confusion.png`` and returns the summary.
+    ``save_fold`` is handed each fold's first head and the signers it never saw (a model for those signers)."""
     first_samples = [s for s in data.samples + data.missing if s.signer in first]
     results, held, letters, predicted = [], [], [], []
     for k, (_, test_idx) in enumerate(signer_folds(first_samples, folds, fit.seed)):
@@ -182,6 +185,8 @@ def cross_validate(
         for repeat in range(repeats):
             seeded = replace(fit, seed=fit.seed + repeat)
             head, _ = fit_letters(head_config, seeded, data, train_rows, classes, expert, device)
+            if save_fold is not None and repeat == 0:
+                save_fold(k, head, test_signers)
             logits = predict_logits(head, test)
             r = score_logits(logits, test.labels, missing, classes)
             held.append((logits, test.labels, missing))
@@ -245,6 +250,21 @@ def cross_validate(
     title = f"{folds}-fold signer CV{runs_note}, all folds, mean accuracy {accs.mean():.2%}"
     plot_confusion(cm, rows, cols, out / "cv_confusion.png", title)
     return summary
+
+
+def fold_saver(
+    folder: Path, backbone: torch.nn.Module, classes: list[str], preprocess: Preprocess, info: dict
+) -> Callable[[int, LetterHead, set[str]], None]:
+    """What ``cross_validate`` calls to write each fold's model as ``folder/fold<k>.pt``, self-contained like the
+    shipped one, its info naming the signers it never saw (``held_out_signers``)."""
+
+    def save(k: int, head: LetterHead, held_out_signers: set[str]) -> None:
+        about = {**info, "fold": k + 1, "held_out_signers": sorted(held_out_signers)}
+        path = folder / f"fold{k + 1}.pt"
+        save_checkpoint(path, Checkpoint(LetterNet(backbone, head), classes, preprocess, about))  # saved on the CPU
+        log.info("wrote %s (%d signers held out)", path, len(held_out_signers))
+
+    return save
 
 
 def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[dict]:

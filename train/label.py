@@ -25,7 +25,7 @@ from core.cli import check_output, number, setup_logging
 from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
 from core.errors import cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
-from model import SHIPPED_CHECKPOINT
+from model import SHIPPED_CHECKPOINT, model_path
 from realtime.capture import open_video
 from realtime.overlay import window_size
 from realtime.recording import read_sidecar
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p.add_argument(
         "--every", type=number(1, integer=True), default=1, help="export every N-th labeled frame (default 1)"
     )
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="whose crop settings to preview")
+    p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT, help="whose crop settings to preview")
     args = p.parse_args(argv)
     setup_logging(verbose=False, from_command_line=argv is None)
     return cli_main(lambda: run(args))

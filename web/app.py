@@ -32,6 +32,7 @@ from core.errors import AslError
 from model.classifier import LetterClassifier, Prediction
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import Frame, SourceError, VideoFile
+from realtime.decode import WordDecoder
 from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
@@ -99,12 +100,15 @@ def frame_json(result: FrameResult, dropped: int) -> dict[str, Any]:
         "letter": result.letter,
         "confidence": round(result.letter_confidence, 3),
         "commits": [
-            {"letter": e.letter, "t": round(e.t, 3), "replaces": e.replaces, "repeat": e.repeat}
+            {"letter": e.letter, "t": round(e.t, 3), "replaces": e.replaces, "repeat": e.repeat, "top": dict(e.top)}
             for e in result.events
             if e.kind == "commit"
         ],
-        "words": [w_.word for w_ in result.words],
+        "words": [{"word": w_.word, "letters": w_.letters, "corrected": w_.corrected} for w_ in result.words],
         "text": result.text,
+        "correction": None
+        if result.correction is None
+        else {"letters": result.correction[0], "word": result.correction[1]},
         "suggestions": list(result.suggestions),
         "timings_ms": {k: round(v, 1) for k, v in result.timings_ms.items()},
         "dropped": dropped,
@@ -158,6 +162,7 @@ def create_app(
     settings = settings or SmootherSettings()
     letters = committable_letters(classifier)
     dictionary = Dictionary.english(letters)
+    decoder = WordDecoder.english(letters)
     seats = Seats(limits.sessions)
     finder, finder_lock = PhotoHandFinder(), threading.Lock()  # a MediaPipe graph serves one photo at a time
     app = FastAPI(
@@ -225,7 +230,7 @@ def create_app(
         with source:
             if source.frame_count > limits.video_s * source.fps:
                 raise ApiError(413, f"video too long: at most {limits.video_s:g} s")
-            transcript = Transcript()
+            transcript = Transcript(decode=decoder.decode)
             commits = []
             with Pipeline(classifier, settings, transcript=transcript) as pipeline:
                 try:
@@ -234,12 +239,19 @@ def create_app(
                             raise ApiError(413, f"video too long: at most {limits.video_s:g} s")
                         result = pipeline.process(frame)
                         commits += [
-                            {"letter": e.letter, "t": round(e.t, 3), "frame": frame.index, "replaces": e.replaces}
+                            {
+                                "letter": e.letter,
+                                "t": round(e.t, 3),
+                                "frame": frame.index,
+                                "replaces": e.replaces,
+                                "top": dict(e.top),
+                            }
                             for e in result.events
                             if e.kind == "commit"
                         ]
                 except AslError as e:
                     raise ApiError(422, f"the video could not be read to its end: {e}") from None
+                transcript.finish(frame.index / source.fps if commits else 0.0)
             return {"frames": source.frame_count, "fps": source.fps, "commits": commits, "text": transcript.text}
 
     @app.websocket("/ws")
@@ -250,7 +262,7 @@ def create_app(
             await ws.close(code=1013)
             return
         try:
-            await LiveSession(ws, classifier, settings, dictionary, limits).run()
+            await LiveSession(ws, classifier, settings, dictionary, decoder, limits).run()
         finally:
             seats.give_back()
 
@@ -272,10 +284,11 @@ class LiveSession:
         classifier: LetterClassifier,
         settings: SmootherSettings,
         dictionary: Dictionary,
+        decoder: WordDecoder,
         limits: Limits,
     ) -> None:
         self.ws, self.limits = ws, limits
-        self.transcript = Transcript(suggest=dictionary.suggest)
+        self.transcript = Transcript(suggest=dictionary.suggest, decode=decoder.decode)
         self.pipeline = Pipeline(classifier, settings, track_max_side=LIVE_TRACK_MAX_SIDE, transcript=self.transcript)
         self._latest: bytes | None = None
         self._ready = asyncio.Event()
@@ -329,6 +342,8 @@ class LiveSession:
             self.transcript.clear()
         elif action == "accept":
             self.transcript.accept()
+        elif action == "undo":
+            self.transcript.undo_correction()
 
     async def _answer(self, data: bytes) -> None:
         if len(data) > self.limits.frame_bytes:

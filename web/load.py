@@ -26,7 +26,7 @@ import numpy as np
 
 from core.cli import number, setup_logging, size_arg
 from core.errors import EXIT_OK, UsageError, cli_main
-from model import SHIPPED_CHECKPOINT
+from model import SHIPPED_CHECKPOINT, model_path
 from realtime.capture import SourceError, VideoFile, letterbox
 
 log = logging.getLogger("web.load")
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         prog=prog or "python -m web.load", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     p.add_argument("--video", type=Path, required=True, help="the clip every session sends")
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT)
+    p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT)
     p.add_argument("--fps", type=number(1, 60), default=15.0, help="frames a second each session sends [15]")
     p.add_argument("--seconds", type=number(2, 600), default=15.0, help="how long each count runs [15]")
     p.add_argument("--max-sessions", type=number(1, 64, integer=True), default=8, help="the most tried [8]")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.cli import number, setup_logging
 from core.errors import EXIT_OK, UsageError, cli_main
-from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT
+from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT, model_path
 
 log = logging.getLogger("web.serve")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p = argparse.ArgumentParser(
         prog=prog or "python -m web.serve", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument("--model", type=Path, default=SHIPPED_CHECKPOINT, help="checkpoint (default: shipped model)")
+    p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT, help="checkpoint (default: shipped model)")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     add_serve_flags(p)
     p.add_argument("-v", "--verbose", action="store_true")

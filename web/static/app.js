@@ -14,6 +14,7 @@ const letterBox = document.getElementById("letter");
 const statusLine = document.getElementById("status");
 const textBox = document.getElementById("text");
 const suggestionsBox = document.getElementById("suggestions");
+const undoButton = document.getElementById("undo");
 const grab = document.createElement("canvas");
 const layers = { landmarks: true, box: true, bars: true, stats: true };
 let socket = null, last = null, sentAt = 0, fps = 0, lastAnswerAt = 0;
@@ -75,7 +76,11 @@ function show(answer) {
   letterBox.className = answer.letter ? "" : "none";
   letterBox.dataset.letter = answer.letter || "";
   textBox.textContent = answer.text;
-  suggestionsBox.textContent = answer.suggestions.length ? "tab: " + answer.suggestions.join("   ") : "";
+  const notes = [];
+  if (answer.correction) notes.push(`read ${answer.correction.letters} (u: undo)`);
+  if (answer.suggestions.length) notes.push("tab: " + answer.suggestions.join("   "));
+  suggestionsBox.textContent = notes.join("   ");
+  undoButton.disabled = !answer.correction;
   draw(answer);
 }
 
@@ -150,6 +155,7 @@ document.getElementById("start").onclick = startCamera;
 document.getElementById("delete").onclick = () => edit("delete");
 document.getElementById("clear").onclick = () => edit("clear");
 document.getElementById("accept").onclick = () => edit("accept");
+undoButton.onclick = () => edit("undo");
 document.getElementById("copy").onclick = copyText;
 document.getElementById("mirror").onchange = (e) => video.classList.toggle("mirrored", e.target.checked);
 video.classList.add("mirrored");
@@ -164,6 +170,7 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "x") edit("clear");
   else if (e.key === "y") copyText();
   else if (e.key === "Tab") { e.preventDefault(); edit("accept"); }
+  else if (e.key === "u") edit("undo");
   else return;
   if (last) draw(last);
 });

@@ -1,0 +1,107 @@
+"""Words decoded with the dictionary: held letters and what the model thought of each, to the likeliest word."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from realtime.decode import DecoderSettings, HeldLetter, WordDecoder
+from realtime.smoothing import LetterEvent
+from realtime.tracking import HandMotion
+from realtime.words import Transcript
+
+WORDS = {"name": 1e-4, "orange": 3e-5, "phone": 5e-5, "sign": 4e-5, "learn": 6e-5, "hello": 1e-4, "the": 5e-2}
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@pytest.fixture(scope="module")
+def decoder():
+    return WordDecoder(list(WORDS), list(WORDS.values()), LETTERS, DecoderSettings())
+
+
+def sure(word: str) -> list[HeldLetter]:
+    return [HeldLetter(c, ((c, 0.95),)) for c in word]
+
+
+def test_an_unsure_letter_inside_its_confusable_group_is_corrected(decoder):
+    held = sure("NA") + [HeldLetter("N", (("N", 0.5), ("M", 0.4)))] + sure("E")
+    decoded = decoder.decode(held)
+    assert (decoded.letters, decoded.word, decoded.corrected) == ("NANE", "NAME", True)
+
+
+def test_a_missed_letter_is_put_back(decoder):
+    assert decoder.decode(sure("ORAGE")).word == "ORANGE"
+    assert decoder.decode(sure("SIG")).word == "SIGN"
+
+
+def test_a_letter_too_many_is_taken_out(decoder):
+    assert decoder.decode(sure("PHOSNE")).word == "PHONE"
+
+
+def test_a_missed_double_letter_is_cheap(decoder):
+    assert decoder.decode(sure("HELO")).word == "HELLO"
+
+
+def test_a_name_spelled_with_sure_letters_stays_as_spelled(decoder):
+    for name in ("KEVIN", "ROXY", "BEA"):
+        decoded = decoder.decode(sure(name))
+        assert decoded.word == name and not decoded.corrected
+
+
+def test_a_dictionary_word_read_right_stays(decoder):
+    assert decoder.decode(sure("LEARN")).word == "LEARN"
+
+
+def test_letters_the_model_cannot_commit_are_never_proposed():
+    decoder = WordDecoder(["hello", "help"], [1e-4, 1e-4], "HELP", DecoderSettings())
+    assert decoder.decode(sure("HEP")).word == "HELP"
+    assert len(decoder) == 1
+
+
+def held_events(word_probs: list[tuple[str, tuple]]) -> list[list[LetterEvent]]:
+    return [[LetterEvent("commit", i, c, top[0][1], top=top)] for i, (c, top) in enumerate(word_probs)]
+
+
+def test_the_transcript_shows_the_decoded_word_and_can_undo_it(decoder):
+    transcript = Transcript(decode=decoder.decode)
+    for i, c in enumerate("ORAGE"):
+        transcript.update([LetterEvent("commit", 0.5 * i, c, 0.9, top=((c, 0.9),))], 0.5 * i, True)
+    ended = transcript.update([], 3.0, False) + transcript.update([], 4.1, False)
+    assert [(w.word, w.letters, w.corrected) for w in ended] == [("ORANGE", "ORAGE", True)]
+    assert transcript.text == "ORANGE" and transcript.correction == ("ORAGE", "ORANGE")
+    assert transcript.undo_correction() == "ORAGE"
+    assert transcript.text == "ORAGE" and transcript.correction is None
+
+
+def test_the_release_gives_the_letter_its_whole_holds_probabilities(decoder):
+    transcript = Transcript(decode=decoder.decode)
+    transcript.update([LetterEvent("commit", 0.0, "N", 0.9, top=(("N", 0.9),))], 0.0, True)
+    transcript.update([LetterEvent("release", 0.5, "N", 0.4, top=(("N", 0.5), ("M", 0.45)))], 0.5, False)
+    assert transcript.held[0].top == (("N", 0.5), ("M", 0.45))
+
+
+def test_the_run_ends_with_the_word_in_progress_finished_once():
+    transcript = Transcript()
+    transcript.update([LetterEvent("commit", 0.0, "A", 0.9)], 0.0, True)
+    first, second = transcript.finish(0.5), transcript.finish(0.6)
+    assert first is second and first is not None and transcript.words == ["A"]
+
+
+def palm_hand(dx: float, dy: float, size: float = 40.0) -> np.ndarray:
+    """Landmarks of a hand whose wrist-to-middle-knuckle size is ``size`` pixels, shifted by (dx, dy)."""
+    rng = np.random.default_rng(3)
+    hand = np.zeros((21, 3))
+    hand[:, :2] = rng.uniform(-size, size, (21, 2))
+    hand[0, :2], hand[9, :2] = (0.0, 0.0), (0.0, -size)
+    hand[:, 0] += 320 + dx
+    hand[:, 1] += 240 + dy
+    return hand
+
+
+def test_hand_motion_counts_a_slide_but_not_tremor():
+    motion, rng = HandMotion(0.2), np.random.default_rng(0)
+    tremor = [motion.update(palm_hand(*rng.integers(-2, 3, 2)), k / 30) for k in range(60)]
+    assert max(tremor) < 0.15  # two pixels back and forth on a 40-pixel hand
+    slide = [motion.update(palm_hand(5 * k, 0), (60 + k) / 30) for k in range(1, 6)]
+    assert slide[-1] >= 0.5  # 25 pixels within the span: more than half a hand
+    assert motion.update(None, 3.0) == 0.0 and motion.update(palm_hand(100, 0), 3.1) == 0.0  # a hand just found

@@ -1,0 +1,287 @@
+"""python -m train.word_test: common words spelled by webcam signers, read through run.py, letters and words scored.
+
+Each session of a dataset laid out like ``bits_webcam_letters`` (``DIR/<letter>/<session>_<letter>_<n>.jpg`` with a
+``manifest.csv`` of hand boxes) spells common English words (no double letters, only letters it has shots of)
+from its own photos: a letter is one of its shots held ``--letter-s`` seconds with a pixel of wander a frame
+(a hand held still), frames scaled to 640x480 at 30 fps; between words, and before the first, the hand is out
+of view for 1.5 s (the session's frame with the hand painted out). Each session's clip goes through
+``run.py --video CLIP --no-window --fast --transcript --events``, as a user runs it, and is scored:
+
+- **letters**: 1 - the edit distance between the letters spelled and the letters read, over the letters spelled
+  (the words' letters, spaces left out);
+- **words**: the words spelled found, in order, in the text read (the longest common subsequence of words).
+
+Both for the letters as read (the events' ``letters``) and for the text decoded with the dictionary (the
+transcript). ``--models DIR`` takes the fold models of ``python -m train --cv K --save-folds DIR`` and reads each
+session with the model that never saw it, so the figures are for unseen people; ``--model`` reads every
+session with one model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import logging
+import random
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from core.cli import check_output, number, setup_logging
+from core.errors import UsageError, cli_main
+from model import REPO_ROOT, model_path
+from model.checkpoint import load_checkpoint
+from train.data import DatasetError, dataset_name, discover
+
+log = logging.getLogger("train.word_test")
+FPS = 30
+SIZE = (640, 480)
+GAP_S = 1.5  # the hand out of view between words
+WORD_POOL = 3000  # words are drawn from wordfreq's this many most frequent English words
+
+
+@dataclass(frozen=True)
+class Session:
+    name: str
+    shots: dict[str, list[Path]]  # letter -> its photos
+    empty: np.ndarray  # a frame of the session with the hand painted out, at SIZE
+
+
+def load_sessions(data: Path) -> list[Session]:
+    """Every session of the dataset with its shots and a frame without the hand."""
+    manifest = Path(data) / "manifest.csv"
+    if not manifest.is_file():
+        raise DatasetError(f"{data} has no manifest.csv with hand boxes (path,letter,signer,...,x1,y1,x2,y2)")
+    with open(manifest, newline="", encoding="utf-8") as f:
+        boxes = {row["path"]: tuple(int(float(row[k])) for k in ("x1", "y1", "x2", "y2")) for row in csv.DictReader(f)}
+    shots: dict[str, dict[str, list[Path]]] = {}
+    for s in discover(data):
+        shots.setdefault(s.signer.split("/")[-1], {}).setdefault(s.letter, []).append(s.path)
+    sessions = []
+    for name, letters in sorted(shots.items()):
+        first = sorted(p for ps in letters.values() for p in ps)[0]
+        box = boxes.get(f"{first.parent.name}/{first.name}")
+        image = cv2.imread(str(first))
+        if box is None or image is None:
+            raise DatasetError(f"{first} has no hand box in {manifest}, or cannot be read")
+        sessions.append(Session(name, {k: sorted(v) for k, v in letters.items()}, hand_out_of_view(image, box)))
+    return sessions
+
+
+def hand_out_of_view(image: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
+    """The frame at SIZE with the hand's box (grown by a quarter) painted over from its surroundings."""
+    x1, y1, x2, y2 = box
+    gx, gy = (x2 - x1) // 4, (y2 - y1) // 4
+    mask = np.zeros(image.shape[:2], np.uint8)
+    mask[max(y1 - gy, 0) : y2 + gy, max(x1 - gx, 0) : x2 + gx] = 255
+    return cv2.resize(cv2.inpaint(image, mask, 9, cv2.INPAINT_TELEA), SIZE, interpolation=cv2.INTER_LINEAR)
+
+
+def common_words(letters: set[str], rng: random.Random, n: int) -> list[str]:
+    """``n`` different common English words of 3 to 7 letters, spelled with ``letters`` only, no double letter."""
+    from wordfreq import top_n_list
+
+    pool = [
+        w.upper()
+        for w in top_n_list("en", WORD_POOL)
+        if w.isascii() and w.isalpha() and 3 <= len(w) <= 7 and set(w.upper()) <= letters
+    ]
+    pool = [w for w in pool if all(a != b for a, b in zip(w, w[1:]))]
+    return rng.sample(pool, n)
+
+
+def clip_frames(
+    session: Session,
+    words: list[str],
+    letter_s: float,
+    rng: random.Random,
+    size: tuple[int, int] = SIZE,
+    wander_px: int = 1,
+) -> Iterator[np.ndarray]:
+    """The session spelling the words at ``size``: out of view, then each word's letters held, each frame moved
+    up to ``wander_px`` pixels either way, then out of view."""
+    steps = range(-wander_px, wander_px + 1)
+
+    def held(image: np.ndarray, seconds: float) -> Iterator[np.ndarray]:
+        image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+        for _ in range(round(seconds * FPS)):
+            m = np.float32([[1, 0, rng.choice(steps)], [0, 1, rng.choice(steps)]])
+            yield cv2.warpAffine(image, m, size, borderMode=cv2.BORDER_REPLICATE)
+
+    yield from held(session.empty, GAP_S)
+    for word in words:
+        for letter in word:
+            shot = cv2.imread(str(rng.choice(session.shots[letter])))
+            yield from held(shot, letter_s)
+        yield from held(session.empty, GAP_S)
+
+
+def write_clip(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int] = SIZE) -> int:
+    """Motion-JPEG AVI at 30 fps; the number of frames."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, size)
+    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+    n = 0
+    for image in frames:
+        writer.write(image)
+        n += 1
+    writer.release()
+    return n
+
+
+def read_clip(clip: Path, model: Path, work: Path, run_py: Path) -> tuple[list[str], list[str]]:
+    """The clip through run.py as a user runs it: (words decoded, as the transcript shows them; words as read)."""
+    text, events = work / "text.txt", work / "events.jsonl"
+    cmd = [sys.executable, str(run_py), "--video", str(clip), "--model", str(model), "--no-window"]
+    cmd += ["--fast", "--transcript", str(text), "--events", str(events)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise UsageError(f"run.py failed on {clip.name} (exit {done.returncode}): {done.stderr.strip()[-300:]}")
+    lines = [json.loads(line) for line in events.read_text().splitlines()]
+    return text.read_text().split(), [line.get("letters", line["word"]) for line in lines if "word" in line]
+
+
+def edit_distance(a: list[str] | str, b: list[str] | str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            row.append(min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = row
+    return prev[-1]
+
+
+def common_subsequence(a: list[str], b: list[str]) -> int:
+    prev = [0] * (len(b) + 1)
+    for x in a:
+        row = [0]
+        for j, y in enumerate(b, 1):
+            row.append(prev[j - 1] + 1 if x == y else max(prev[j], row[j - 1]))
+        prev = row
+    return prev[-1]
+
+
+def score(spelled: list[str], read: list[str]) -> dict[str, int]:
+    """Letters and words right (see the module's docstring), with their totals."""
+    letters = "".join(spelled)
+    return {
+        "letters": len(letters),
+        "letters_right": max(len(letters) - edit_distance(letters, "".join(read)), 0),
+        "words": len(spelled),
+        "words_right": common_subsequence(spelled, read),
+    }
+
+
+def models_for(sessions: list[Session], data: Path, model: Path | None, folds: Path | None) -> dict[str, Path]:
+    """Which model reads each session: the one model, or the fold model that never saw it."""
+    if model is not None:
+        return {s.name: model for s in sessions}
+    assert folds is not None
+    chosen: dict[str, Path] = {}
+    prefix = dataset_name(data) + "/"
+    for path in sorted(Path(folds).glob("fold*.pt")):
+        for signer in load_checkpoint(path).info.get("held_out_signers", []):
+            if signer.startswith(prefix):
+                chosen[signer[len(prefix) :]] = path
+    if not chosen:
+        raise UsageError(f"no fold model in {folds} held out a session of {data} (python -m train --save-folds)")
+    return chosen
+
+
+def run(args: argparse.Namespace) -> int:
+    check_output(args.out, "--out")
+    sessions = load_sessions(args.data)
+    if args.sessions:
+        unknown = set(args.sessions) - {s.name for s in sessions}
+        if unknown:
+            raise UsageError(f"no session {', '.join(sorted(unknown))} in {args.data}")
+        sessions = [s for s in sessions if s.name in args.sessions]
+    models = models_for(sessions, args.data, args.model, args.models)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="word-test-") as tmp:
+        work = Path(tmp)
+        todo = [(s, sec) for s in sessions if s.name in models for sec in args.letter_s]
+        for session, letter_s in tqdm(todo, desc="word test", unit="clip"):
+            rng = random.Random(f"{args.seed}/{session.name}")
+            words = common_words(set(session.shots), rng, args.words)
+            clip = work / f"{session.name}.avi"
+            write_clip(clip_frames(session, words, letter_s, rng), clip)
+            decoded, raw = read_clip(clip, models[session.name], work, args.run_py)
+            row = {"session": session.name, "letter_s": letter_s, "model": models[session.name].name, "words": words}
+            row.update(read=raw, decoded=decoded, raw=score(words, raw), dictionary=score(words, decoded))
+            shown = " -> ".join(" ".join(w) for w in (words, raw, decoded))
+            log.info("%s at %.1f s: %s", session.name, letter_s, shown)
+            rows.append(row)
+    summary = summarise(rows, args.letter_s)
+    Path(args.out).write_text(json.dumps({"summary": summary, "sessions": rows}, indent=2))
+    print_table(summary)
+    print(json.dumps(summary))
+    return 0
+
+
+def summarise(rows: list[dict], speeds: list[float]) -> list[dict]:
+    out = []
+    for letter_s in speeds:
+        mine = [r for r in rows if r["letter_s"] == letter_s]
+        line: dict = {"letter_s": letter_s, "sessions": len(mine)}
+        for kind in ("raw", "dictionary"):
+            total = {k: sum(r[kind][k] for r in mine) for k in ("letters", "letters_right", "words", "words_right")}
+            line[kind] = {
+                "letters": round(total["letters_right"] / max(total["letters"], 1), 4),
+                "words": round(total["words_right"] / max(total["words"], 1), 4),
+            }
+        line["words_spelled"] = sum(r["raw"]["words"] for r in mine)
+        out.append(line)
+    return out
+
+
+def print_table(summary: list[dict]) -> None:
+    print("letter s | sessions | words | letters read | words read | letters decoded | words decoded")
+    for s in summary:
+        raw, dic = s["raw"], s["dictionary"]
+        print(
+            f"{s['letter_s']:8.1f} | {s['sessions']:8d} | {s['words_spelled']:5d} | {raw['letters']:12.2%} | "
+            f"{raw['words']:10.2%} | {dic['letters']:15.2%} | {dic['words']:13.2%}"
+        )
+
+
+def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog=prog or "python -m train.word_test",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--data", type=Path, required=True, help="webcam sessions with manifest.csv (bits_webcam_letters)")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--models", type=Path, metavar="DIR", help="fold models (python -m train --save-folds DIR)")
+    which.add_argument("--model", type=model_path, help="one model for every session")
+    p.add_argument("--sessions", nargs="+", help="only these sessions (default: all)")
+    p.add_argument("--letter-s", nargs="+", type=number(0.1, 5), default=[0.6, 0.4], help="seconds a letter")
+    p.add_argument("--words", type=number(1, 50, integer=True), default=6, help="words a session (default 6)")
+    p.add_argument("--seed", type=int, default=0, help="which words and shots")
+    p.add_argument(
+        "--run-py",
+        type=Path,
+        default=REPO_ROOT / "run.py",
+        help="the run.py that reads the clips (another checkout's, to compare versions; default: this one)",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs/word_test.json"), help="every session's words and scores")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    args = parse_args(argv, prog)
+    setup_logging(args.verbose, from_command_line=argv is None)
+    return cli_main(lambda: run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
