@@ -113,7 +113,7 @@ def clip_frames(
     def held(image: np.ndarray, seconds: float) -> Iterator[np.ndarray]:
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
         for _ in range(round(seconds * FPS)):
-            m = np.float32([[1, 0, rng.choice(steps)], [0, 1, rng.choice(steps)]])
+            m = np.array([[1, 0, rng.choice(steps)], [0, 1, rng.choice(steps)]], dtype=np.float32)
             yield cv2.warpAffine(image, m, size, borderMode=cv2.BORDER_REPLICATE)
 
     yield from held(session.empty, GAP_S)
