@@ -83,6 +83,15 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     g.add_argument("--window-s", type=seconds, default=d.window_s, help="probability averaging window (s)")
     g.add_argument("--enter", type=share, default=d.enter, help="averaged probability to commit a letter")
     g.add_argument("--exit", type=share, default=d.exit, help="averaged probability below which it is released")
+    g.add_argument(
+        "--steady-enter",
+        type=share,
+        default=d.steady_enter,
+        help="averaged probability of a top letter that commits although unsure, once steady for --steady-hold-s",
+    )
+    g.add_argument(
+        "--steady-hold-s", type=seconds, default=d.steady_hold_s, help="how long an unsure top letter must stay on top"
+    )
     g.add_argument("--min-hold-s", type=seconds, default=d.min_hold_s, help="time above --enter before committing")
     g.add_argument("--release-s", type=seconds, default=d.release_s, help="time below --exit before releasing")
     g.add_argument(
@@ -153,7 +162,16 @@ def run(args: argparse.Namespace) -> int:
         cams = list_cameras()
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")
         return EXIT_OK if cams else 1
-    settings = SmootherSettings(args.window_s, args.enter, args.exit, args.min_hold_s, args.release_s, args.max_speed)
+    settings = SmootherSettings(
+        args.window_s,
+        args.enter,
+        args.exit,
+        args.min_hold_s,
+        args.release_s,
+        args.max_speed,
+        steady_enter=args.steady_enter,
+        steady_hold_s=args.steady_hold_s,
+    )
     check_before_work(args)
     share_cores()
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)

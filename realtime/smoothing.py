@@ -58,9 +58,9 @@ class SmootherSettings:
     release_s: float = 0.30
     max_speed: float = 2.0  # hand sizes a second: a hand moving faster is between letters, and commits nothing
     min_bounce: float = 0.3  # hand sizes covered within the motion span that make a held letter a double letter
-    steady_enter: float = 0.35  # the least averaged probability of a steady top letter
-    steady_hold_s: float = 0.25  # how long a letter stays the top class before it commits although unsure
-    motion_span_s: float = 0.2  # the span over which the hand's movement is measured
+    steady_enter: float = 0.5  # the least averaged probability of a steady top letter
+    steady_hold_s: float = 0.2  # how long a letter stays the top class before it commits although unsure
+    motion_span_s: float = 0.15  # the span over which the hand's movement is measured
 
     def __post_init__(self) -> None:
         if not 0 < self.exit <= self.enter <= 1:

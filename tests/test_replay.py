@@ -155,8 +155,10 @@ def test_headless_cli_writes_commit_events(signademy, tmp_path):
     clip = signademy / "B" / "signademy_B.mp4"
     assert run.main(["--video", str(clip), "--no-window", "--fast", "--events", str(events), "--output", str(out)]) == 0
     lines = [json.loads(l) for l in events.read_text().splitlines()]
-    assert lines[0]["letter"] == "B" and set(lines[0]) == {"frame", "t", "letter", "confidence"}
-    assert lines[1:] == [{"frame": 131, "t": lines[1]["t"], "word": "B"}]  # the word being spelled at the end
+    assert lines[0]["letter"] == "B" and set(lines[0]) == {"frame", "t", "letter", "confidence", "top"}
+    assert list(lines[0]["top"])[0] == "B" and len(lines[0]["top"]) == 5
+    last_word = {"frame": 131, "t": lines[1]["t"], "word": "B", "letters": "B", "corrected": False}
+    assert lines[1:] == [last_word]  # the word being spelled at the end
     annotated = VideoFile(out, realtime=False)
     assert annotated.frame_count == 132 and annotated.width == 1080
     annotated.close()

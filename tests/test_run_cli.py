@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import pytest
 
+import run
 from realtime.recording import read_sidecar
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -109,3 +110,12 @@ def test_a_practice_word_with_letters_the_model_does_not_know():
     proc = run_py("--video", "x.mp4", "--no-window", "--model", "a-i", "--practice", "bad,hello")
     assert_one_line_error(proc, "HELLO has letters this model does not know (LO)")
     assert proc.returncode == 2
+
+
+def test_the_alphabet_model_is_the_default_and_models_have_short_names(tmp_path):
+    from model import AI_CHECKPOINT, ALPHABET_CHECKPOINT, model_path
+
+    assert run.parse_args(["--camera", "0"]).model == ALPHABET_CHECKPOINT
+    assert run.parse_args(["--camera", "0", "--model", "A-I"]).model == AI_CHECKPOINT
+    assert model_path("alphabet") == ALPHABET_CHECKPOINT and model_path(str(tmp_path / "x.pt")) == tmp_path / "x.pt"
+    assert run.parse_args(["--camera", "0", "--no-autocorrect"]).no_autocorrect

@@ -105,6 +105,7 @@ def test_a_replayed_video_commits_its_letter(client, signademy):
     body = r.json()
     assert r.status_code == 200, body
     assert [c["letter"] for c in body["commits"]] == ["B"] and body["text"] == "B" and body["frames"] == 132
+    assert list(body["commits"][0]["top"])[0] == "B"  # what the model thought over the hold, best first
 
 
 @pytest.mark.data
