@@ -24,6 +24,7 @@ import numpy as np
 from core.letters import ALL_LETTERS, CONFUSABLE_GROUPS
 
 _INDEX = {c: i for i, c in enumerate(ALL_LETTERS)}
+VOWELS = set("AEIOUY")  # a "word" without one is an abbreviation (DR, ST, MR): never proposed
 _GROUP_MATES = np.array([[any(a in g and b in g for g in CONFUSABLE_GROUPS) for b in ALL_LETTERS] for a in ALL_LETTERS])
 
 
@@ -37,6 +38,7 @@ class DecoderSettings:
     unknown: float = 1e-5  # the prior of a string outside the dictionary, times e^(-letter_nats * length)
     letter_nats: float = 1.5  # what each letter of such a string costs: names are not random strings
     margin: float = 1.5  # how much likelier (natural log) a word must be than the letters as read
+    prior_weight: float = 1.0  # the power of the frequency prior against the holds' evidence
 
 
 @dataclass(frozen=True)
@@ -67,13 +69,13 @@ class WordDecoder:
         by_length: dict[int, list[tuple[str, float]]] = {}
         for word, freq in zip(words, frequencies):
             w = word.upper()
-            if w.isascii() and w.isalpha() and set(w) <= allowed and freq > 0:
+            if w.isascii() and w.isalpha() and set(w) <= allowed and set(w) & VOWELS and freq > 0:
                 by_length.setdefault(len(w), []).append((w, freq))
         self._words = {n: [w for w, _ in ws] for n, ws in by_length.items()}
         self._codes = {
             n: np.array([[_INDEX[c] for c in w] for w, _ in ws], dtype=np.int64) for n, ws in by_length.items()
         }
-        self._prior = {n: np.log([f for _, f in ws]) for n, ws in by_length.items()}
+        self._prior = {n: settings.prior_weight * np.log([f for _, f in ws]) for n, ws in by_length.items()}
         self._known = {w: math.log(f) for ws in by_length.values() for w, f in ws}
 
     @classmethod
@@ -89,7 +91,8 @@ class WordDecoder:
 
     def prior(self, word: str) -> float:
         """Log prior of a string: its frequency when a dictionary word, else the prior of an unknown string."""
-        return self._known.get(word, math.log(self.settings.unknown) - self.settings.letter_nats * len(word))
+        s = self.settings
+        return s.prior_weight * self._known.get(word, math.log(s.unknown) - s.letter_nats * len(word))
 
     def emissions(self, held: list[HeldLetter]) -> np.ndarray:
         """(holds, 26) log probabilities that each hold shows each letter."""

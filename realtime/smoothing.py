@@ -28,8 +28,9 @@ bouncing or sliding the held handshape: a movement of at least ``min_bounce`` ha
 which the same letter settles again, commits that letter again, as a ``repeat``.
 
 Every commit carries what the model thought (``LetterEvent.top``: the likeliest classes of the probabilities
-averaged over the hold so far), and every release the same averaged over the whole hold: the word decoder
-(``realtime.decode``) weighs a word's letters by them.
+averaged over the hold so far), and every release the same averaged over the whole hold (the frames where the
+letter was on top, not those of the move to the next one): the word decoder (``realtime.decode``) weighs a
+word's letters by them.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ class LetterSmoother:
             if self.classes[int(avg.argmax())] not in self._blocked:
                 events.append(self._release(t))
         elif self.letter is not None:
-            self._held.add(probs)
+            if best_letter == self.letter:  # the hold, not the move to the next letter
+                self._held.add(probs)
             self.confidence = float(avg[self.classes.index(self.letter)])
             if self.confidence < s.exit:
                 self._weak_since = t if self._weak_since is None else self._weak_since
