@@ -1,12 +1,12 @@
 """Words decoded with the dictionary: the likeliest word given what the model thought of each held letter.
 
 A spelled word is a row of held letters, each with the probabilities the model averaged over its hold
-(``LetterEvent.top``). The decoder scores every dictionary word within one edit of the letters as read, by a
-noisy channel: the word's frequency (wordfreq) times the chance the holds show it. A hold shows letter c with
-the probability the model gave c there; a letter it did not rank gets a small floor, ten times larger inside
-the read letter's confusable group (``core.letters.CONFUSABLE_GROUPS``: an N read as M is a common mistake, a
-B read as M is not). One letter missed (never committed) or one too many (a passing shape committed) is
-allowed at a price, cheaper when it is a double letter's second half.
+(``LetterEvent.top``). The decoder scores every dictionary word of the same length as the letters read, one
+letter longer or one shorter, by a noisy channel: the word's frequency (wordfreq) times the chance the holds
+show it. A hold shows letter c with the probability the model gave c there; a letter it did not rank gets a
+small floor, 2.5 times larger inside the read letter's confusable group (``core.letters.CONFUSABLE_GROUPS``:
+an N read as M is a common mistake, a B read as M is not). One letter missed (never committed) or one too
+many (a passing shape committed) is allowed at a price, cheaper when it is a double letter's second half.
 
 The letters as read are scored the same way, with the word's frequency when they are a word and otherwise a
 prior for strings outside the dictionary (names, rare words) that falls with their length. The best word
@@ -31,7 +31,7 @@ _GROUP_MATES = np.array([[any(a in g and b in g for g in CONFUSABLE_GROUPS) for 
 @dataclass(frozen=True)
 class DecoderSettings:
     floor: float = 0.002  # the probability of a letter the model did not rank at a hold
-    group_floor: float = 0.02  # the same, for a letter in the read letter's confusable group
+    group_floor: float = 0.005  # the same, for a letter in the read letter's confusable group
     missed: float = 0.05  # the chance a letter of the word was never committed
     extra: float = 0.05  # the chance a committed letter is not in the word
     double: float = 0.3  # the same two, when it is one half of a double letter
