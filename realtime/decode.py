@@ -6,7 +6,10 @@ letter longer or one shorter, by a noisy channel: the word's frequency (wordfreq
 show it. A hold shows letter c with the probability the model gave c there; a letter it did not rank gets a
 small floor, 2.5 times larger inside the read letter's confusable group (``core.letters.CONFUSABLE_GROUPS``:
 an N read as M is a common mistake, a B read as M is not). One letter missed (never committed) or one too
-many (a passing shape committed) is allowed at a price, cheaper when it is a double letter's second half.
+many (a passing shape committed) is allowed at a price; a double letter's
+second half missed is cheaper (the bounce forgotten), a letter read twice is not (a held hand never doubles a
+letter without a bounce). A letter read surely (``sure``) is kept as read: only a letter missed beside it can
+be put in, so names spelled with sure letters stay.
 
 The letters as read are scored the same way, with the word's frequency when they are a word and otherwise a
 prior for strings outside the dictionary (names, rare words) that falls with their length. The best word
@@ -34,11 +37,12 @@ class DecoderSettings:
     group_floor: float = 0.005  # the same, for a letter in the read letter's confusable group
     missed: float = 0.05  # the chance a letter of the word was never committed
     extra: float = 0.05  # the chance a committed letter is not in the word
-    double: float = 0.3  # the same two, when it is one half of a double letter
+    double: float = 0.3  # the chance a double letter's second half was never committed (the bounce missed)
     unknown: float = 1e-5  # the prior of a string outside the dictionary, times e^(-letter_nats * length)
     letter_nats: float = 1.5  # what each letter of such a string costs: names are not random strings
     margin: float = 1.5  # how much likelier (natural log) a word must be than the letters as read
     prior_weight: float = 1.0  # the power of the frequency prior against the holds' evidence
+    sure: float = 0.9  # a hold whose letter has this much is kept: never swapped for another, never dropped
 
 
 @dataclass(frozen=True)
@@ -108,7 +112,10 @@ class WordDecoder:
                 ranked, total = {h.letter: 1.0}, 1.0
             for c, q in ranked.items():
                 p[_INDEX[c]] = max(q / total, p[_INDEX[c]])
-            e[i] = np.log(p)
+            if read is not None and p[read] >= s.sure:
+                p = np.where(np.arange(len(p)) == read, p, 0.0)
+            with np.errstate(divide="ignore"):
+                e[i] = np.log(p)
         return e
 
     def decode(self, held: list[HeldLetter]) -> Decoded:
@@ -119,7 +126,7 @@ class WordDecoder:
         read_score = self.prior(letters) + self._emitted(e, letters)
         best, best_score = letters, -math.inf
         for word, score in self._candidates(e):
-            if score > best_score:
+            if score > best_score and math.isfinite(score):
                 best, best_score = word, score
         gain = best_score - read_score
         if best != letters and gain >= self.settings.margin:
@@ -152,10 +159,8 @@ class WordDecoder:
             shifted = e[rows[1:], codes]  # holds 1..n-1 show letters 0..n-2
             before = np.cumsum(np.hstack([np.zeros((len(codes), 1)), kept]), axis=1)
             after = np.cumsum(np.hstack([np.zeros((len(codes), 1)), shifted[:, ::-1]]), axis=1)[:, ::-1]
-            read = e.argmax(axis=1)
-            repeated = np.zeros(n, dtype=bool)
-            repeated[1:] |= read[1:] == read[:-1]
-            extra = np.where(repeated, math.log(s.double), math.log(s.extra))
+            sure = e.max(axis=1) >= math.log(s.sure)
+            extra = np.where(sure, -math.inf, math.log(s.extra))  # which hold may be the one too many
             found.append((n - 1, self._prior[n - 1] + (before + after + extra).max(axis=1)))
         out = []
         for length, scores in found:

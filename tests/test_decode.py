@@ -10,7 +10,8 @@ from realtime.smoothing import LetterEvent
 from realtime.tracking import HandMotion
 from realtime.words import Transcript
 
-WORDS = {"name": 1e-4, "orange": 3e-5, "phone": 5e-5, "sign": 4e-5, "learn": 6e-5, "hello": 1e-4, "the": 5e-2}
+WORDS = {"bee": 1e-5, "be": 5e-3, "name": 1e-4, "orange": 3e-5, "phone": 5e-5, "sign": 4e-5, "learn": 6e-5}
+WORDS.update(hello=1e-4, the=5e-2)
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
@@ -34,8 +35,16 @@ def test_a_missed_letter_is_put_back(decoder):
     assert decoder.decode(sure("SIG")).word == "SIGN"
 
 
-def test_a_letter_too_many_is_taken_out(decoder):
-    assert decoder.decode(sure("PHOSNE")).word == "PHONE"
+def test_a_letter_too_many_is_taken_out_unless_it_was_sure(decoder):
+    passing = [HeldLetter("S", (("S", 0.6), ("E", 0.3)))]  # a shape passed through on the way to N
+    assert decoder.decode(sure("PHO") + passing + sure("NE")).word == "PHONE"
+    assert decoder.decode(sure("PHOSNE")).word == "PHOSNE"
+
+
+def test_a_sure_letter_is_never_swapped(decoder):
+    assert decoder.decode(sure("LEARB")).word == "LEARB"
+    unsure_b = [HeldLetter("B", (("B", 0.6), ("N", 0.1)))]
+    assert decoder.decode(sure("LEAR") + unsure_b).word == "LEARN"
 
 
 def test_a_missed_double_letter_is_cheap(decoder):
@@ -43,7 +52,7 @@ def test_a_missed_double_letter_is_cheap(decoder):
 
 
 def test_a_name_spelled_with_sure_letters_stays_as_spelled(decoder):
-    for name in ("KEVIN", "ROXY", "BEA"):
+    for name in ("KEVIN", "ROXY", "BEA", "NAMES"):
         decoded = decoder.decode(sure(name))
         assert decoded.word == name and not decoded.corrected
 
@@ -105,3 +114,7 @@ def test_hand_motion_counts_a_slide_but_not_tremor():
     slide = [motion.update(palm_hand(5 * k, 0), (60 + k) / 30) for k in range(1, 6)]
     assert slide[-1] >= 0.5  # 25 pixels within the span: more than half a hand
     assert motion.update(None, 3.0) == 0.0 and motion.update(palm_hand(100, 0), 3.1) == 0.0  # a hand just found
+
+
+def test_a_double_letter_signed_with_a_bounce_is_kept(decoder):
+    assert decoder.decode(sure("BEE")).word == "BEE"  # not the far more frequent BE
