@@ -208,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_window:
             window = sinks.add(Window(overlay, (source.width, source.height), recording, args.snapshots, transcript))
         stats = run_live(source, p, sinks, overlay, window, stop)
-    transcript.finish(stats.last_t)
+        transcript.finish(stats.last_t)
     print(stats.summary())
     if transcript.text:
         print(f"text: {transcript.text}")

@@ -158,5 +158,7 @@ class Transcript:
         return self.words[-1]
 
     def close(self) -> None:
+        """Stop looking for suggestions; words finished after this (the run's last) get none."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None

@@ -118,3 +118,10 @@ def test_hand_motion_counts_a_slide_but_not_tremor():
 
 def test_a_double_letter_signed_with_a_bounce_is_kept(decoder):
     assert decoder.decode(sure("BEE")).word == "BEE"  # not the far more frequent BE
+
+
+def test_a_word_finished_after_the_transcript_closed_gets_no_suggestions_and_no_error():
+    transcript = Transcript(suggest=lambda word: [word.lower()])
+    transcript.update([LetterEvent("commit", 0.0, "A", 0.9)], 0.0, True)
+    transcript.close()
+    assert transcript.finish(0.5) is not None and transcript.text == "A" and transcript.suggestions == []
