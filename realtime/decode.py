@@ -120,7 +120,7 @@ class WordDecoder:
 
     def decode(self, held: list[HeldLetter]) -> Decoded:
         letters = "".join(h.letter for h in held)
-        if not held:
+        if len(held) < 2:  # a letter alone is an initial or a letter named: too little to correct
             return Decoded(letters, letters)
         e = self.emissions(held)
         read_score = self.prior(letters) + self._emitted(e, letters)

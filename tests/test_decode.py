@@ -52,6 +52,7 @@ def test_a_missed_double_letter_is_cheap(decoder):
 
 
 def test_a_name_spelled_with_sure_letters_stays_as_spelled(decoder):
+    assert decoder.decode([HeldLetter("B", (("B", 0.8), ("E", 0.1)))]).word == "B"  # not BE: a letter alone stays
     for name in ("KEVIN", "ROXY", "BEA", "NAMES"):
         decoded = decoder.decode(sure(name))
         assert decoded.word == name and not decoded.corrected

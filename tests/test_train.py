@@ -85,7 +85,7 @@ def test_shipped_model_on_photos_of_signers_it_never_saw(aps360, tmp_path, capsy
         for photo in sorted((aps360 / letter).glob("*.jpg")):
             if photo.name.split("_")[0] in held_out:
                 (data / letter / photo.name).symlink_to(photo)
-    assert evaluate.main(["--data", str(data), "--confusion", str(tmp_path / "cm.png")]) == 0
+    assert evaluate.main(["--data", str(data), "--model", "a-i", "--confusion", str(tmp_path / "cm.png")]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["images"] >= 200 and result["hands_found"] >= 0.98 * result["images"]
     assert result["accuracy"] >= 0.95
