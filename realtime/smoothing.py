@@ -45,7 +45,7 @@ from core.letters import NO_LETTER
 
 # The live loop's operating point for the no-letter class, overriding the checkpoint's (1.75 for the shipped
 # models, which CV chose for single photos). A video has many in-between frames (the hand moving, turning,
-# dropping) that should say "no letter"; the value was chosen on the word test (README, "Words").
+# dropping) that should say "no letter". Offsets 0 to 1.75 gave the same word test and replays (README, "Words").
 LIVE_NO_LETTER_OFFSET = 0.0
 TOP_CLASSES = 5  # classes kept of a hold's averaged probabilities
 

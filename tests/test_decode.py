@@ -68,10 +68,6 @@ def test_letters_the_model_cannot_commit_are_never_proposed():
     assert len(decoder) == 1
 
 
-def held_events(word_probs: list[tuple[str, tuple]]) -> list[list[LetterEvent]]:
-    return [[LetterEvent("commit", i, c, top[0][1], top=top)] for i, (c, top) in enumerate(word_probs)]
-
-
 def test_the_transcript_shows_the_decoded_word_and_can_undo_it(decoder):
     transcript = Transcript(decode=decoder.decode)
     for i, c in enumerate("ORAGE"):
