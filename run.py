@@ -112,7 +112,25 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     args = p.parse_args(argv)
     if args.camera is None and (args.width or args.height or args.fps):
         p.error("--width, --height and --fps are for --camera")
+    if args.serve:
+        unused = [flag for flag, dest in SERVE_REFUSES.items() if getattr(args, dest) != p.get_default(dest)]
+        if unused:
+            p.error(f"--serve does not use {', '.join(unused)}: each page has its own text and settings")
     return args
+
+
+# What a server cannot do for its pages (each page keeps its own text; the server has no window or speaker).
+SERVE_REFUSES = {
+    "--events": "events",
+    "--output": "output",
+    "--record": "record",
+    "--transcript": "transcript",
+    "--speak": "speak",
+    "--practice": "practice",
+    "--fast": "fast",
+    "--no-window": "no_window",
+    "--snapshots": "snapshots",
+}
 
 
 def check_before_work(args: argparse.Namespace) -> None:
@@ -156,8 +174,6 @@ def run(args: argparse.Namespace) -> int:
     from realtime.window import Window
     from realtime.words import Transcript
 
-    if args.serve:
-        return serve(args.model, args.device, args.host, args.port, args.max_sessions)
     if args.list_cameras:
         cams = list_cameras()
         print("\n".join(cams) if cams else "no camera found: check it is connected and allowed")
@@ -172,6 +188,19 @@ def run(args: argparse.Namespace) -> int:
         steady_enter=args.steady_enter,
         steady_hold_s=args.steady_hold_s,
     )
+    prefer = "Right" if args.left_handed else None
+    if args.serve:
+        from web.app import SessionOptions
+
+        options = SessionOptions(
+            settings,
+            prefer,
+            args.track_max_side or None,
+            args.word_gap_s,
+            suggestions=not args.no_suggestions,
+            autocorrect=not args.no_autocorrect,
+        )
+        return serve(args.model, args.device, args.host, args.port, args.max_sessions, args.no_letter_offset, options)
     check_before_work(args)
     share_cores()
     classifier = LetterClassifier(args.model, args.device, args.no_letter_offset)
@@ -182,7 +211,6 @@ def run(args: argparse.Namespace) -> int:
         None if args.no_suggestions else Dictionary.english(letters).suggest,
         None if args.no_autocorrect else WordDecoder.english(letters).decode,
     )
-    prefer = "Right" if args.left_handed else None
     with (
         Pipeline(classifier, settings, prefer, track_max_side=args.track_max_side or None, transcript=transcript) as p,
         stop_on_signals() as stop,

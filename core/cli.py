@@ -4,16 +4,20 @@ checked before the work, so a typo never throws away a finished run."""
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import math
 import os
 import re
+import socket
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from core.errors import UsageError
+from core.files import write_target
 
 # Lines that MediaPipe, absl and TensorFlow Lite write from C++ at start-up, where Python's logging cannot reach.
 NATIVE_NOISE = re.compile(
@@ -53,9 +57,33 @@ def quiet_native_logs(verbose: bool) -> None:
 
 
 def has_display() -> bool:
-    """Whether a window can open: on Linux only with an X or Wayland display (without one, OpenCV's Qt aborts
-    the process); elsewhere assumed."""
-    return not sys.platform.startswith("linux") or bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    """Whether a window can open. On Linux only with a display that answers: with none, or with a ``DISPLAY``
+    whose server is gone, OpenCV's Qt aborts the whole process (exit 134) when the first window opens, so the
+    X server's socket (or the Wayland compositor's) is tried first. Elsewhere assumed."""
+    if not sys.platform.startswith("linux"):
+        return True
+    wayland = os.environ.get("WAYLAND_DISPLAY")
+    if wayland and _connects(socket.AF_UNIX, os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), wayland)):
+        return True
+    display = os.environ.get("DISPLAY", "")
+    m = re.fullmatch(r"(?:unix)?(?P<host>[^:/]*):(?P<n>\d+)(?:\.\d+)?", display)
+    if not m:
+        return bool(display.startswith("/") and _connects(socket.AF_UNIX, display))  # a launchd-style socket path
+    if m["host"]:
+        return _connects(socket.AF_INET, (m["host"], 6000 + int(m["n"])))
+    return _connects(socket.AF_UNIX, f"/tmp/.X11-unix/X{m['n']}") or _connects(
+        socket.AF_INET, ("127.0.0.1", 6000 + int(m["n"]))
+    )
+
+
+def _connects(family: int, address: str | tuple[str, int]) -> bool:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(address)
+        return True
+    except OSError:
+        return False
 
 
 def number(
@@ -89,9 +117,22 @@ def size_arg(text: str) -> tuple[int, int]:
     return int(m[1]), int(m[2])
 
 
+PICTURE_SUFFIXES = (".png", ".pdf", ".svg", ".jpg", ".jpeg")  # what matplotlib writes in this project's setup
+
+
+def picture_path(text: str) -> Path:
+    """An argparse ``type``: the name of a picture to write, in a format the plots can be saved as."""
+    path = Path(text)
+    if path.suffix.lower() not in PICTURE_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a picture name ending in {', '.join(PICTURE_SUFFIXES)}")
+    return path
+
+
 def check_output(path: Path, what: str, folder: bool = False) -> Path:
-    """Make sure ``path`` can be written before any work starts: its folder exists (made if need be) and is
-    writable, and it is not a folder where a file is wanted (or a file where a folder is)."""
+    """Make sure ``path`` can be written before any work starts: its folder exists (made if need be) and a file
+    can be created in it (tried, as permissions alone do not say so for root or a read-only disk), and it is not
+    a folder where a file is wanted (or a file where a folder is), nor a device, FIFO or socket
+    (``core.files.write_target``: a symlink is written through)."""
     path = Path(path)
     if folder:
         if path.exists() and not path.is_dir():
@@ -100,13 +141,17 @@ def check_output(path: Path, what: str, folder: bool = False) -> Path:
     else:
         if path.is_dir():
             raise UsageError(f"{what} {path} is a folder: give a file name")
-        parent = path.parent
+        try:
+            parent = write_target(path).parent
+        except UsageError as e:
+            raise UsageError(f"{what}: {e}") from None
     try:
         parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
     except OSError as exc:
-        raise UsageError(f"cannot write {what} {path}: {exc.strerror or exc} ({exc.filename or parent})") from None
-    if not os.access(parent, os.W_OK):
-        raise UsageError(f"cannot write {what} {path}: no permission to write in {parent}")
+        reason = "no permission to write there" if exc.errno in (errno.EACCES, errno.EPERM) else exc.strerror or exc
+        raise UsageError(f"cannot write {what} {path}: {reason} ({parent})") from None
     return path
 
 

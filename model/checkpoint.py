@@ -19,6 +19,7 @@ from model.preprocess import Preprocess
 from model.storage import CheckpointError, load_weights, read_weights_file
 
 FORMAT = "asl-letters/1"
+MAX_MARGIN = 2.0  # the shipped models use 0.25
 
 
 @dataclass
@@ -77,13 +78,16 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> Checkpoin
 
 
 def check_preprocess(preprocess: Preprocess, backbone: torch.nn.Module) -> None:
-    """Stored settings that the network can take: three finite means and positive deviations, a margin, and an
-    input size whose backbone features the head was built for (one small forward pass finds out)."""
+    """Stored settings that the network can take: three finite means and positive deviations, a crop margin of at
+    most :data:`MAX_MARGIN` (a huge one would cut a crop of gigapixels from every frame), and an input size whose
+    backbone features the head was built for (one small forward pass finds out)."""
     p = preprocess
     if len(p.mean) != 3 or len(p.std) != 3:
         raise ValueError(f"preprocessing needs 3 means and 3 deviations (RGB), found {len(p.mean)} and {len(p.std)}")
-    if not all(math.isfinite(v) for v in (*p.mean, *p.std, p.margin)) or min(p.std) <= 0 or p.margin < 0:
+    if not all(math.isfinite(v) for v in (*p.mean, *p.std, p.margin)) or min(p.std) <= 0:
         raise ValueError(f"preprocessing settings out of range: mean {p.mean}, std {p.std}, margin {p.margin}")
+    if not 0 <= p.margin <= MAX_MARGIN:
+        raise ValueError(f"crop margin {p.margin} is out of range (0 to {MAX_MARGIN} of the hand's size on each side)")
     if not 32 <= p.input_size <= 1024:
         raise ValueError(f"input size {p.input_size} is out of range")
     with torch.inference_mode():

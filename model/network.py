@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from core.landmarks import FINGERS, NUM_LANDMARKS
-from model.storage import load_weights, read_weights_file
+from model.storage import CheckpointError, load_weights, read_weights_file
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +27,14 @@ def alexnet_features(weights: Path | None) -> nn.Sequential:
     import torchvision
 
     if weights is None:
-        net = torchvision.models.alexnet(weights=torchvision.models.AlexNet_Weights.IMAGENET1K_V1)
+        try:
+            net = torchvision.models.alexnet(weights=torchvision.models.AlexNet_Weights.IMAGENET1K_V1)
+        except (OSError, RuntimeError) as exc:  # URLError is an OSError; a half download fails its hash check
+            raise CheckpointError(
+                f"cannot download torchvision's ImageNet AlexNet weights ({str(exc).strip()[:80]}): with no "
+                "internet, pass --backbone FILE (alexnet_features_imagenet1k_v1.pth), or set ASL_SHARED to the "
+                "folder holding weights/ of the shared data"
+            ) from None
     else:
         net = torchvision.models.alexnet(weights=None)
         what = "AlexNet features weights (--backbone)"

@@ -32,9 +32,27 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.setLogLevel(0)  # silent
 
 
+CONTAINERS = "MP4, MOV, AVI, MKV or WebM"
+
+
+def video_container(head: bytes) -> str | None:
+    """The container a file's first bytes announce: "mp4" (MP4 and QuickTime MOV), "avi" or "mkv" (Matroska and
+    WebM), or None. Only these single-file containers are opened: FFmpeg picks its demuxer by what a file holds,
+    not by its name, and some of its formats read other files or URLs (HLS and other playlists, concat lists,
+    image sequences); a file that begins like one of these three is read by their demuxers, which do not."""
+    if head[4:8] in (b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"):
+        return "mp4"
+    if head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    if head[:4] == b"\x1a\x45\xdf\xa3":
+        return "mkv"
+    return None
+
+
 def open_video(path: Path) -> cv2.VideoCapture:
-    """OpenCV's reader for a video file, its native warnings silenced (this module's import does that)."""
-    return cv2.VideoCapture(str(path))
+    """OpenCV's FFmpeg reader for a video file (never its image-sequence reader), its native warnings silenced
+    (this module's import does that)."""
+    return cv2.VideoCapture(str(path), cv2.CAP_FFMPEG)
 
 
 class SourceError(AslError):
@@ -96,6 +114,13 @@ class VideoFile(FrameSource):
         path = Path(path)
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
+        try:
+            with path.open("rb") as f:
+                container = video_container(f.read(12))
+        except OSError as e:
+            raise SourceError(f"cannot read video {path}: {e.strerror}") from None
+        if container is None:
+            raise SourceError(f"cannot read video {path}: it is not an {CONTAINERS} file (convert it with ffmpeg)")
         self._salvaged: Path | None = None
         self._cap = open_video(path)
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
@@ -116,7 +141,7 @@ class VideoFile(FrameSource):
         fps = self._cap.get(cv2.CAP_PROP_FPS)
         self.fps = fps if 1 <= fps <= 240 else 30.0
         self.height, self.width = first.shape[:2]
-        self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        self.frame_count = max(0, int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))  # 0: the header does not say
         self.realtime = realtime
         self._pending: np.ndarray | None = first
         self._index = 0

@@ -10,9 +10,15 @@ import numpy as np
 
 from core.crop import Box
 from core.hand import Hand
+from core.images import MIN_SIDE
 from core.landmarks import PALM, hand_size
 
 os.environ.setdefault("GLOG_minloglevel", "2")  # MediaPipe's C++ start-up chatter (core.cli filters the rest)
+
+# MediaPipe's bundled OpenCV crashes the process (no exception) on an image with a side of about 32,000 pixels,
+# and it reads the hand through a window of a few hundred pixels whatever the image's size: every image it gets
+# is scaled to at most this side first.
+MEDIAPIPE_MAX_SIDE = 4096
 
 
 class HandTracker:
@@ -22,7 +28,9 @@ class HandTracker:
     ``max_side``: a frame whose longer side is larger is tracked on a copy scaled down to it. MediaPipe reads
     the hand through a 224-pixel window either way, so a hand that is still a few hundred pixels wide in the
     copy gives the same landmarks, and copying, converting and resampling a smaller frame costs less. The
-    landmarks come back in the full frame's pixels (MediaPipe's are fractions of the frame).
+    landmarks come back in the full frame's pixels (MediaPipe's are fractions of the frame). Whatever
+    ``max_side`` says, no image larger than :data:`MEDIAPIPE_MAX_SIDE` reaches MediaPipe, and a strip thinner
+    than ``core.images.MIN_SIDE`` (no hand fits in it) has no hand without being shown to it.
     """
 
     def __init__(
@@ -30,7 +38,7 @@ class HandTracker:
     ) -> None:
         import mediapipe as mp  # heavy import, kept out of module import time
 
-        self.max_side = max_side
+        self.max_side = min(max_side or MEDIAPIPE_MAX_SIDE, MEDIAPIPE_MAX_SIDE)
         self._hands = mp.solutions.hands.Hands(
             static_image_mode=not video,
             max_num_hands=max_hands,
@@ -41,10 +49,13 @@ class HandTracker:
 
     def detect(self, frame_bgr: np.ndarray) -> list[Hand]:
         h, w = frame_bgr.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            return []
         image = frame_bgr
-        if self.max_side and max(h, w) > self.max_side:
+        if max(h, w) > self.max_side:
             scale = self.max_side / max(h, w)
-            image = cv2.resize(frame_bgr, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            image = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
         result = self._hands.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if not result.multi_hand_landmarks:
             return []

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from core.cli import check_output, number, setup_logging
+from core.cli import check_output, number, picture_path, setup_logging
 from core.errors import cli_main
 from core.letters import NO_LETTER
 from model import DEVICE_CHOICES, SHIPPED_CHECKPOINT, model_path
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     )
     p.add_argument("--data", type=Path, required=True, help="folder with one sub-folder of images per letter")
     p.add_argument("--model", type=model_path, default=SHIPPED_CHECKPOINT)
-    p.add_argument("--confusion", type=Path, metavar="OUT.png", help="write a confusion-matrix picture")
+    p.add_argument("--confusion", type=picture_path, metavar="OUT.png", help="write a confusion-matrix picture")
     p.add_argument("--device", default="auto", choices=DEVICE_CHOICES)
     p.add_argument("--no-letter-offset", type=number(-20, 20), help="override the checkpoint's no-letter offset")
     args = p.parse_args(argv)

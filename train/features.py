@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from core.files import atomic_write
+from core.files import atomic_write, remove_stale_temps
 from model.preprocess import ModelInput, Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample
@@ -117,6 +117,8 @@ def detect_hands(
     each photo is looked at on its own, so the result does not depend on how many workers there are.
     """
     cache_path = Path(cache_dir) / "hands-v4.json"  # bump when PhotoHandFinder or _file_key changes
+    if Path(cache_dir).is_dir() and (removed := remove_stale_temps(cache_dir)):
+        log.info("removed %d temporary file(s) that killed runs had left in %s", removed, cache_dir)
     cache: dict[str, list | None] = _read_cache(cache_path, lambda p: json.loads(p.read_text()), {})
     keys = [_file_key(s.path) for s in samples]
     todo = [i for i, k in enumerate(keys) if k not in cache]

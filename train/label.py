@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from core.cli import check_output, number, setup_logging
+from core.cli import check_output, has_display, number, setup_logging
 from core.crop import DEFAULT_MARGIN, crop_hand, hand_box
-from core.errors import cli_main
+from core.errors import UsageError, cli_main
 from core.letters import ALL_LETTERS, NO_LETTER
 from model import SHIPPED_CHECKPOINT, model_path
 from realtime.capture import open_video
@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.export:
         check_output(args.export, "--export", folder=True)
+    elif not has_display():
+        raise UsageError("no display to open the labeling window on (is DISPLAY set and its X server running?)")
     rec = Recording(args.recording)
     default = labels_path(args.recording)
     source = args.labels or (default if default.is_file() else None)

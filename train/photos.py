@@ -22,7 +22,13 @@ class PhotoHandFinder:
     first at the normal confidence, then at a low one, then the others likewise. Landmarks come back in the
     original photo's coordinates. Hands found: aps360 2026/2026, massey 1815/1815; roboflow scenes 1341 as
     they are, 1470 with edge padding, 1493 with all of these (A-I: 530 of 537).
+
+    A photo larger than :attr:`MAX_SIDE` is searched on a copy scaled down to it (every dataset's photos are
+    smaller): a photo with no hand is shown about twenty times, padded up to three times its size, so this
+    bounds what one photo can cost, and it keeps the padded views within what MediaPipe takes.
     """
+
+    MAX_SIDE = 1280
 
     PADS = (0.0, 0.25, 0.5, 1.0)  # share of the photo's longer side added on every side, repeating edges
     OTHER_PADS = (
@@ -48,6 +54,19 @@ class PhotoHandFinder:
         )
 
     def find(self, image_bgr: np.ndarray) -> Hand | None:
+        side = max(image_bgr.shape[:2])
+        if side <= self.MAX_SIDE:
+            return self._find(image_bgr)
+        scale = self.MAX_SIDE / side
+        h, w = image_bgr.shape[:2]
+        size = (max(1, round(w * scale)), max(1, round(h * scale)))
+        small = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+        hand = self._find(small)
+        if hand is None:
+            return None
+        return Hand(hand.landmarks / scale, hand.handedness, hand.score)
+
+    def _find(self, image_bgr: np.ndarray) -> Hand | None:
         for group in self.views():
             for tracker in self._trackers:
                 for make_view in group:

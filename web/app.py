@@ -13,30 +13,32 @@ import contextlib
 import importlib.metadata
 import json
 import logging
-import re
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
-import cv2
 import numpy as np
 from fastapi import FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import AslError
+from core.images import ImageError, decode_image
 from model.classifier import LetterClassifier, Prediction
 from realtime import LIVE_TRACK_MAX_SIDE
-from realtime.capture import Frame, SourceError, VideoFile
+from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, video_container
 from realtime.decode import WordDecoder
 from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
-from realtime.words import Transcript
+from realtime.words import WORD_GAP_S, Transcript
 from train.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
@@ -54,15 +56,37 @@ def package_version() -> str:
 
 @dataclass(frozen=True)
 class Limits:
-    """What one client may ask of the server."""
+    """What one client may ask of the server. Every request's work is bounded by these (README, "Limits")."""
 
-    upload_mb: float = 25.0  # a photo or a video posted to the API
-    video_s: float = 60.0  # length of a video for /api/replay
-    image_pixels: int = 40_000_000  # a decoded photo (a small file can unpack to a huge image)
+    upload_mb: float = 25.0  # a photo or a video posted to the API, counted as it streams in
+    image_pixels: int = 40_000_000  # a photo, from its header before it is decoded
+    photos: int = 4  # photos being read at once; more get "busy"
+    video_s: float = 60.0  # a replayed video's length, by its frame rate
+    video_frames: int = 3600  # frames decoded from one video (60 s at 60 fps), whatever its header says
+    video_pixels: int = 3840 * 2160  # one frame of a replayed video
+    replay_s: float = 120.0  # wall time one replay may take
+    replays: int = 2  # replays at once, each also taking a seat, so live pages always find one
     sessions: int = 4  # live connections and replays at once; more get "busy"
     frame_bytes: int = 1_500_000  # one live frame (a JPEG)
-    frame_side: int = 1920  # a live frame's longer side
+    frame_side: int = 1920  # a live frame's longer side, from its header
     fps: float = 30.0  # live frames a second a connection may send; faster ones are dropped
+    edit_chars: int = 200  # a text message on the socket (an edit such as {"action": "delete"})
+
+    @property
+    def body_bytes(self) -> int:
+        return int(self.upload_mb * 1_000_000) + 100_000  # the file and its multipart wrapping
+
+
+@dataclass(frozen=True)
+class SessionOptions:
+    """How every live session and replay reads letters and words (``run.py --serve`` passes its flags here)."""
+
+    settings: SmootherSettings = field(default_factory=SmootherSettings)
+    prefer: str | None = None  # MediaPipe handedness to prefer with two hands in view
+    track_max_side: int | None = LIVE_TRACK_MAX_SIDE
+    word_gap_s: float = WORD_GAP_S
+    suggestions: bool = True
+    autocorrect: bool = True
 
 
 class ApiError(Exception):
@@ -71,14 +95,59 @@ class ApiError(Exception):
         self.status, self.message = status, message
 
 
-def decode_image(data: bytes, max_pixels: int) -> np.ndarray:
-    """A BGR image from an uploaded file's bytes; an ApiError for anything that is not a readable image."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
-    if image is None:
-        raise ApiError(415, "not an image OpenCV can read: send a JPEG, PNG, BMP or WebP file")
-    if image.shape[0] * image.shape[1] > max_pixels:
-        raise ApiError(413, f"image too large: at most {max_pixels // 1_000_000} megapixels")
-    return image
+class BodyLimit:
+    """ASGI middleware: a request body over ``limit`` bytes is refused with a 413, announced or not. One whose
+    Content-Length says so is refused before a byte is read; a chunked one is counted as it streams, and the
+    read that crosses the limit fails, so no more than the limit is ever handed on (to memory or to the upload
+    spool on disk)."""
+
+    class TooLarge(Exception):
+        pass
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._refuse(send, 413 if length.isdigit() else 400)
+            return
+        received, too_large, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, too_large
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    too_large = True
+                    raise self.TooLarge
+            return message
+
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if too_large:
+                return  # the app's answer to the failed read: the 413 below is sent instead
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted, guarded)
+        except Exception:
+            if not too_large:
+                raise
+        if too_large and not started:
+            await self._refuse(send, 413)
+
+    async def _refuse(self, send: Send, status: int) -> None:
+        text = f"file too large: at most {self.limit / 1_000_000:g} MB" if status == 413 else "a bad Content-Length"
+        body = json.dumps({"error": text}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def prediction_json(p: Prediction | None) -> dict[str, Any]:
@@ -129,7 +198,7 @@ def frame_json(result: FrameResult, dropped: int) -> dict[str, Any]:
 
 
 class Seats:
-    """At most ``n`` live sessions and replays at once."""
+    """At most ``n`` at once (live sessions and replays, or photos being read)."""
 
     def __init__(self, n: int) -> None:
         self.n, self.used = n, 0
@@ -146,6 +215,16 @@ class Seats:
         with self._lock:
             self.used -= 1
 
+    @contextlib.contextmanager
+    def seat(self, what: str) -> Iterator[None]:
+        """One seat for the block, or a 503 when all are taken."""
+        if not self.take():
+            raise ApiError(503, f"busy: {self.n} {what} at once already, try again in a moment")
+        try:
+            yield
+        finally:
+            self.give_back()
+
 
 async def read_upload(upload: UploadFile, limit_mb: float) -> bytes:
     limit = int(limit_mb * 1_000_000)
@@ -155,33 +234,52 @@ async def read_upload(upload: UploadFile, limit_mb: float) -> bytes:
     return data
 
 
+class ReplayStopped(Exception):
+    """The client left, or the server is stopping: a replay's work ends at its next frame."""
+
+
 def create_app(
-    classifier: LetterClassifier, limits: Limits = Limits(), settings: SmootherSettings | None = None
+    classifier: LetterClassifier, limits: Limits = Limits(), options: SessionOptions = SessionOptions()
 ) -> FastAPI:
-    """The service for one loaded model. ``classifier`` is the live one (live operating point)."""
-    settings = settings or SmootherSettings()
+    """The service for one loaded model. ``classifier`` is the live one (live operating point).
+
+    ``app.state.stop()`` tells running replays to end (the server is stopping); ``app.state.close()`` frees the
+    photo hand finder once the server has stopped."""
     letters = committable_letters(classifier)
-    dictionary = Dictionary.english(letters)
-    decoder = WordDecoder.english(letters)
-    seats = Seats(limits.sessions)
+    dictionary = Dictionary.english(letters) if options.suggestions else None
+    decoder = WordDecoder.english(letters) if options.autocorrect else None
+    seats, replays, photos = Seats(limits.sessions), Seats(limits.replays), Seats(limits.photos)
     finder, finder_lock = PhotoHandFinder(), threading.Lock()  # a MediaPipe graph serves one photo at a time
+    stopping = threading.Event()
+
+    def pipeline() -> Pipeline:
+        words = Transcript(
+            options.word_gap_s, dictionary.suggest if dictionary else None, decoder.decode if decoder else None
+        )
+        return Pipeline(
+            classifier, options.settings, options.prefer, track_max_side=options.track_max_side, transcript=words
+        )
+
     app = FastAPI(
         title="ASL fingerspelling recognizer",
         description="Letters from photos, videos and a live camera. The page: /. API docs: /docs.",
         version=package_version(),
     )
+    app.add_middleware(BodyLimit, limit=limits.body_bytes)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
-    @app.middleware("http")
-    async def refuse_large_bodies(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """A body announced larger than the cap is refused before it is read."""
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > limits.upload_mb * 1_000_000 + 100_000:
-            return JSONResponse({"error": f"file too large: at most {limits.upload_mb:g} MB"}, status_code=413)
-        return await call_next(request)
+    @app.exception_handler(HTTPException)
+    async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        return JSONResponse({"error": f"{where or 'request'}: {first.get('msg', 'invalid')}"}, status_code=422)
 
     @app.get("/health")
     def health() -> dict[str, Any]:
@@ -196,48 +294,73 @@ def create_app(
     @app.post("/api/predict")
     async def predict(image: Annotated[UploadFile, File(description="a photo of one hand signing a letter")]) -> dict:
         """The letter in a photo, as ``train.evaluate`` reads it: ``letter`` is null for no hand or no letter."""
-        bgr = decode_image(await read_upload(image, limits.upload_mb), limits.image_pixels)
+        with photos.seat("photos"):
+            data = await read_upload(image, limits.upload_mb)
 
-        def work() -> Prediction | None:
-            with finder_lock:
-                hand = finder.find(bgr)
-            if hand is None:
-                return None
-            return classifier.predict([classifier.prepare(bgr, hand.landmarks)], classifier.photo_offset)[0]
+            def work() -> Prediction | None:
+                try:
+                    bgr = decode_image(data, limits.image_pixels)
+                except ImageError as e:
+                    raise ApiError(e.status, str(e)) from None
+                with finder_lock:
+                    hand = finder.find(bgr)
+                if hand is None:
+                    return None
+                return classifier.predict([classifier.prepare(bgr, hand.landmarks)], classifier.photo_offset)[0]
 
-        return prediction_json(await asyncio.to_thread(work))
+            return prediction_json(await asyncio.to_thread(work))
 
     @app.post("/api/replay")
-    async def replay(video: Annotated[UploadFile, File(description="a video of fingerspelling")]) -> dict:
+    async def replay(
+        request: Request, video: Annotated[UploadFile, File(description="a video of fingerspelling")]
+    ) -> dict:
         """The letters and words a video spells, as ``run.py --video F --no-window`` finds them."""
         data = await read_upload(video, limits.upload_mb)
-        if not seats.take():
-            raise ApiError(503, "busy: every seat is taken, try again in a moment")
-        try:
-            with tempfile.TemporaryDirectory() as tmp:
-                suffix = Path(video.filename or "").suffix.lower()  # only as a hint of the container
-                path = Path(tmp) / ("upload" + (suffix if re.fullmatch(r"\.[a-z0-9]{1,5}", suffix) else ".bin"))
-                path.write_bytes(data)
-                return await asyncio.to_thread(replay_file, path)
-        finally:
-            seats.give_back()
+        container = video_container(data[:12])
+        if container is None:
+            raise ApiError(415, f"not a video this server reads: send an {CONTAINERS} file")
+        with seats.seat("live sessions and replays"), replays.seat("replays"), tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload.{container}"  # named by what it holds, never by the client
+            await asyncio.to_thread(path.write_bytes, data)
+            stop = threading.Event()
+            work = asyncio.ensure_future(asyncio.to_thread(replay_file, path, stop))
+            try:
+                while not work.done():
+                    await asyncio.wait({work}, timeout=0.25)
+                    if not work.done() and (stopping.is_set() or await request.is_disconnected()):
+                        stop.set()
+                try:
+                    return work.result()
+                except ReplayStopped:
+                    raise ApiError(503, "the replay was stopped: the server is stopping") from None
+            finally:
+                stop.set()  # also when this request is cancelled: the thread ends at its next frame
 
-    def replay_file(path: Path) -> dict:
+    def replay_file(path: Path, stop: threading.Event) -> dict:
         try:
             source = VideoFile(path, realtime=False)
         except SourceError:
-            raise ApiError(415, "not a video OpenCV can read: send an MP4, AVI, MOV or WebM file") from None
+            raise ApiError(415, f"not a video this server can read: send an {CONTAINERS} file") from None
         with source:
-            if source.frame_count > limits.video_s * source.fps:
-                raise ApiError(413, f"video too long: at most {limits.video_s:g} s")
-            transcript = Transcript(decode=decoder.decode)
+            if source.width * source.height > limits.video_pixels:
+                raise ApiError(413, f"video of {source.width}x{source.height}: at most {limits.video_pixels:,} pixels")
+            too_long = ApiError(413, f"video too long: at most {limits.video_s:g} s or {limits.video_frames} frames")
+            if source.frame_count > min(limits.video_frames, limits.video_s * source.fps):
+                raise too_long
+            deadline = time.monotonic() + limits.replay_s
             commits = []
-            with Pipeline(classifier, settings, transcript=transcript) as pipeline:
+            frames = 0
+            with pipeline() as p:
                 try:
                     for frame in source:
-                        if frame.index > limits.video_s * source.fps:
-                            raise ApiError(413, f"video too long: at most {limits.video_s:g} s")
-                        result = pipeline.process(frame)
+                        if stop.is_set():
+                            raise ReplayStopped
+                        if frame.index >= limits.video_frames or frame.t > limits.video_s:
+                            raise too_long
+                        if time.monotonic() > deadline:
+                            raise ApiError(413, f"the video takes more than {limits.replay_s:g} s to read: send less")
+                        result = p.process(frame)
+                        frames += 1
                         commits += [
                             {
                                 "letter": e.letter,
@@ -249,10 +372,11 @@ def create_app(
                             for e in result.events
                             if e.kind == "commit"
                         ]
-                except AslError as e:
-                    raise ApiError(422, f"the video could not be read to its end: {e}") from None
-                transcript.finish(frame.index / source.fps if commits else 0.0)
-            return {"frames": source.frame_count, "fps": source.fps, "commits": commits, "text": transcript.text}
+                except AslError:
+                    raise ApiError(422, "the video ends before the frames its header announces (cut short?)") from None
+                p.transcript.finish(frames / source.fps)
+                text = p.transcript.text
+            return {"frames": frames, "fps": source.fps, "commits": commits, "text": text}
 
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
@@ -262,35 +386,37 @@ def create_app(
             await ws.close(code=1013)
             return
         try:
-            await LiveSession(ws, classifier, settings, dictionary, decoder, limits).run()
+            await LiveSession(ws, pipeline(), limits).run()
         finally:
             seats.give_back()
 
     app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
+    app.state.stop = stopping.set
     app.state.close = finder.close
     return app
+
+
+EDITS: dict[str, Callable[[Transcript], object]] = {
+    "delete": Transcript.delete_last,
+    "clear": Transcript.clear,
+    "accept": Transcript.accept,
+    "undo": Transcript.undo_correction,
+}
 
 
 class LiveSession:
     """One browser's camera: frames in as JPEG, one answer out per frame processed. A reader keeps only the
     newest frame that arrived while the last one was processed (or while the rate cap held it back), so a client
     that sends too fast has frames dropped (counted in each answer), never queued; a client that waits for each
-    answer before it sends again (the page) always gets one. Text messages edit the transcript: ``{"action": "delete" |
-    "clear" | "accept"}``."""
+    answer before it sends again (the page) always gets one. Text messages edit the transcript
+    (``{"action": "delete" | "clear" | "accept" | "undo"}``). Whatever else arrives (an empty, oversized, odd
+    or undecodable message) gets an ``{"error": ...}`` answer and the session goes on. Edits and answers are
+    applied and sent by one task, between frames, so the transcript is never edited while a frame is read."""
 
-    def __init__(
-        self,
-        ws: WebSocket,
-        classifier: LetterClassifier,
-        settings: SmootherSettings,
-        dictionary: Dictionary,
-        decoder: WordDecoder,
-        limits: Limits,
-    ) -> None:
-        self.ws, self.limits = ws, limits
-        self.transcript = Transcript(suggest=dictionary.suggest, decode=decoder.decode)
-        self.pipeline = Pipeline(classifier, settings, track_max_side=LIVE_TRACK_MAX_SIDE, transcript=self.transcript)
+    def __init__(self, ws: WebSocket, pipeline: Pipeline, limits: Limits) -> None:
+        self.ws, self.limits, self.pipeline = ws, limits, pipeline
         self._latest: bytes | None = None
+        self._notes: list[str | Callable[[Transcript], object]] = []  # error answers and edits, in order
         self._ready = asyncio.Event()
         self._dropped = 0
         self._start = time.perf_counter()
@@ -304,12 +430,20 @@ class LiveSession:
                 waiter = asyncio.create_task(self._ready.wait())
                 await asyncio.wait({reader, waiter}, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
+                self._ready.clear()
+                notes, self._notes = self._notes, []
+                for note in notes:
+                    if isinstance(note, str):
+                        await self.ws.send_json({"error": note})
+                    else:
+                        note(self.pipeline.transcript)
                 if self._latest is not None:
                     await asyncio.sleep(max(0.0, self._last_taken + 1 / self.limits.fps - time.perf_counter()))
                     data, self._latest = self._latest, None  # the newest, if more came while waiting
-                    self._ready.clear()
                     self._last_taken = time.perf_counter()
                     await self._answer(data)
+                if self._latest is not None or self._notes:
+                    self._ready.set()
         except WebSocketDisconnect:
             pass
         finally:
@@ -327,38 +461,38 @@ class LiveSession:
                 if self._latest is not None:
                     self._dropped += 1  # the server has not caught up, or the rate cap holds it: the newer replaces it
                 self._latest = message["bytes"]
-                self._ready.set()
             elif message.get("text") is not None:
-                self._edit(message["text"])
+                self._notes.append(self._edit(message["text"]))
+            self._ready.set()
 
-    def _edit(self, text: str) -> None:
+    def _edit(self, text: str) -> str | Callable[[Transcript], object]:
+        """The edit a text message asks for, or the error to answer it with."""
+        usage = f'a text message is an edit, {{"action": "{"|".join(EDITS)}"}}'
+        if len(text) > self.limits.edit_chars:
+            return f"text message too long: {usage}"
         try:
-            action = json.loads(text).get("action")
-        except (ValueError, AttributeError):
-            return  # not an edit: ignored
-        if action == "delete":
-            self.transcript.delete_last()
-        elif action == "clear":
-            self.transcript.clear()
-        elif action == "accept":
-            self.transcript.accept()
-        elif action == "undo":
-            self.transcript.undo_correction()
+            message = json.loads(text)
+        except (ValueError, RecursionError):
+            return f"not JSON: {usage}"
+        action = message.get("action") if isinstance(message, dict) else None
+        edit = EDITS.get(action) if isinstance(action, str) else None
+        return edit if edit is not None else f"unknown edit: {usage}"
 
     async def _answer(self, data: bytes) -> None:
         if len(data) > self.limits.frame_bytes:
             await self.ws.send_json({"error": f"frame too large: at most {self.limits.frame_bytes // 1000} kB"})
             return
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            await self.ws.send_json({"error": "a frame that is not a JPEG or PNG image"})
-            return
-        side = max(image.shape[:2])
-        if side > self.limits.frame_side:
-            scale = self.limits.frame_side / side
-            image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
         now = time.perf_counter()
+        try:
+            result = await asyncio.to_thread(self._process, data, now)
+        except ImageError as e:
+            await self.ws.send_json({"error": f"a frame that cannot be read: {e}"})
+            return
+        await self.ws.send_json(frame_json(result, self._dropped))
+
+    def _process(self, data: bytes, now: float) -> FrameResult:
+        side = self.limits.frame_side
+        image = decode_image(data, side * side, side)
         frame = Frame(image, self._index, now - self._start, now)
         self._index += 1
-        result = await asyncio.to_thread(self.pipeline.process, frame)
-        await self.ws.send_json(frame_json(result, self._dropped))
+        return self.pipeline.process(frame)
