@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import time
+import urllib.error
 from pathlib import Path
 
 import cv2
@@ -19,6 +21,13 @@ import pytest
 import torch
 
 from core.cli import NATIVE_NOISE, number
+from core.errors import UsageError
+from core.files import STALE_TEMP_S, atomic_write
+from core.images import ImageError, check_header, read_header
+from model import AI_CHECKPOINT
+from model.checkpoint import load_checkpoint
+from model.network import alexnet_features
+from model.storage import CheckpointError
 from realtime.capture import SourceLost, VideoFile
 from realtime.recording import read_sidecar, sidecar_path
 from tests.test_run_cli import ROOT, assert_one_line_error, count_frames, run_py
@@ -342,3 +351,137 @@ def test_native_start_up_lines_are_kept_out_unless_verbose(signademy):
     assert not [line for line in quiet.stderr.splitlines() if NATIVE_NOISE.match(line.encode())], quiet.stderr
     loud = run_py("--video", str(clip(signademy, "A")), "--no-window", "--fast", "--verbose")
     assert [line for line in loud.stderr.splitlines() if NATIVE_NOISE.match(line.encode())]  # the filter's reach
+
+
+# Issue 28: files and tools under attack
+
+
+@pytest.mark.parametrize("ext", [".png", ".jpg", ".webp", ".bmp"])
+def test_an_images_size_is_read_from_its_header(ext):
+    data = cv2.imencode(ext, np.zeros((23, 37, 3), np.uint8))[1].tobytes()
+    header = read_header(data)
+    assert header is not None and (header.width, header.height) == (37, 23)
+    assert read_header(data[:10]) is None  # cut short: not an image, never an exception
+
+
+def test_a_tiff_or_gif_is_not_decoded_at_all():
+    with pytest.raises(ImageError, match="JPEG, PNG, WebP or BMP"):
+        check_header(b"II*\0" + b"\0" * 100, 10**6)
+    with pytest.raises(ImageError, match="JPEG, PNG, WebP or BMP"):
+        check_header(b"GIF89a" + b"\0" * 100, 10**6)
+
+
+@pytest.mark.mediapipe
+def test_a_photo_of_11000_pixels_in_a_dataset_is_evaluated_not_a_crash(tmp_path):
+    """train, train.evaluate and calibrate.py --images died with exit 139 and no message on such a photo: the
+    photo hand finder padded it past the side at which MediaPipe's OpenCV crashes."""
+    for letter, size in (("A", (8, 11000)), ("B", (20, 11000)), ("C", (3600, 10900))):
+        (tmp_path / "data" / letter).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "data" / letter / f"s1_{letter}_0.png"), np.full((*size, 3), 128, np.uint8))
+    proc = subprocess.run(
+        [sys.executable, "-m", "train.evaluate", "--data", str(tmp_path / "data"), "--model", "a-i"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode in (0, 2) and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+
+
+def test_a_symlink_is_written_through_and_what_is_not_a_file_is_refused(tmp_path):
+    target = tmp_path / "real.txt"
+    target.write_text("old")
+    link = tmp_path / "link.txt"
+    link.symlink_to(target)
+    atomic_write(link, lambda tmp: tmp.write_text("new"))
+    assert link.is_symlink() and target.read_text() == "new"
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    for path in (fifo, Path("/dev/null"), tmp_path):
+        with pytest.raises(UsageError, match="give the name of a file"):
+            atomic_write(path, lambda tmp: tmp.write_text("x"))
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "fifo"])
+def test_run_refuses_to_write_its_transcript_over_a_device_or_fifo(tmp_path, target):
+    path = Path(target) if target.startswith("/") else tmp_path / target
+    if not path.exists():
+        os.mkfifo(path)
+    proc = run_py("--video", "x.mp4", "--no-window", "--transcript", str(path))
+    assert_one_line_error(proc, "not a regular file")
+
+
+def test_calibration_output_in_an_unwritable_place_is_refused_before_the_work(tmp_path):
+    """As root, permission bits said yes and the whole calibration ran before the write failed."""
+    proc = subprocess.run(
+        [sys.executable, "calibrate.py", "--images", str(tmp_path), "--out", "/proc/personal.pt"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_line_error(proc, "cannot write --out /proc/personal.pt")
+
+
+def test_an_absurd_crop_margin_in_a_checkpoint_is_refused_at_load(tmp_path):
+    payload = torch.load(AI_CHECKPOINT, weights_only=True)
+    payload["preprocess"]["margin"] = 1e9
+    bad = tmp_path / "margin.pt"
+    torch.save(payload, bad)
+    with pytest.raises(CheckpointError, match="crop margin 1000000000.0 is out of range"):
+        load_checkpoint(bad)
+
+
+def test_training_offline_without_the_backbone_says_what_to_pass(monkeypatch):
+    import torchvision
+
+    def offline(**_: object) -> None:
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision.models, "alexnet", offline)
+    with pytest.raises(CheckpointError, match="--backbone FILE .* ASL_SHARED"):
+        alexnet_features(None)
+
+
+def test_a_confusion_picture_in_an_unknown_format_is_a_flag_error(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "train.evaluate", "--data", str(tmp_path), "--confusion", str(tmp_path / "cm.xyz")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2 and "give a picture name ending in .png" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_display_that_is_set_but_dead_is_no_display(tmp_path):
+    """A DISPLAY whose X server is gone: Qt aborted the labeler (exit 134) and run.py --record left 0-byte files."""
+    env = {**os.environ, "DISPLAY": ":87"}  # no X server there
+    env.pop("WAYLAND_DISPLAY", None)
+    rec = tmp_path / "r.avi"
+    proc = subprocess.run(
+        [sys.executable, "run.py", "--video", "x.mp4", "--record", str(rec)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_one_line_error(proc, "no display")
+    assert not list(tmp_path.iterdir())
+    video = noise_video(tmp_path / "n.avi", frames=3)
+    proc = subprocess.run(
+        [sys.executable, "-m", "train.label", str(video)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert_one_line_error(proc, "no display")
+
+
+def test_temporary_files_left_by_killed_runs_are_removed_from_the_cache(tmp_path):
+    stale, fresh = tmp_path / ".hands-v4.json.k1.tmp", tmp_path / ".features-x.pt.k2.tmp"
+    for path in (stale, fresh):
+        path.write_bytes(b"\0" * 1000)
+    os.utime(stale, (time.time() - 2 * STALE_TEMP_S,) * 2)
+    assert features.detect_hands([], cache_dir=tmp_path) == []
+    assert not stale.exists() and fresh.exists()  # a write in progress elsewhere is left alone

@@ -4,10 +4,18 @@ get a 4xx with a clear message, live sessions are bounded, and a live frame come
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import signal
+import socket
 import struct
+import subprocess
+import sys
+import time
+import urllib.request
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -21,6 +29,7 @@ from starlette.websockets import WebSocketDisconnect  # noqa: E402
 from model import AI_CHECKPOINT  # noqa: E402
 from model.classifier import LetterClassifier  # noqa: E402
 from realtime.smoothing import LIVE_NO_LETTER_OFFSET  # noqa: E402
+from tests.test_run_cli import ROOT, assert_one_line_error, run_py  # noqa: E402
 from web.app import Limits, create_app  # noqa: E402
 
 pytestmark = pytest.mark.mediapipe
@@ -289,3 +298,143 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams():
     asyncio.run(BodyLimit(app, limit=1_000_000)(scope, receive, send))
     assert sent[0]["status"] == 413 and b"at most 1 MB" in sent[1]["body"]
     assert seen <= 1_000_000 and pulled == 11
+
+
+# The same against a real server process, as a browser or a script meets it.
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(port: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "web.serve", "--model", "a-i", "--port", str(port), "--max-sessions", "2"]
+    server = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and server.poll() is None:
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).close()
+            return server
+        time.sleep(0.3)
+    server.kill()
+    raise AssertionError(f"the server did not start: {server.communicate()[1][-2000:]}")
+
+
+def sessions_in_use(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+        return int(json.load(r)["sessions"])
+
+
+@pytest.fixture(scope="module")
+def long_video(tmp_path_factory) -> Path:
+    """50 s of a moving block and no hand: about 20 s of work for a replay, under a megabyte."""
+    path = tmp_path_factory.mktemp("videos") / "long.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), 30, (640, 480))
+    for i in range(1500):
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        cv2.rectangle(frame, (i % 600, 100), (i % 600 + 40, 140), (200, 50, 50), -1)
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def post_replay(port: int, video: Path) -> socket.socket:
+    """A replay request sent whole on a raw socket, the answer not yet read."""
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n\r\n'
+        + video.read_bytes()
+        + b"\r\n--b--\r\n"
+    )
+    conn = socket.create_connection(("127.0.0.1", port))
+    head = "POST /api/replay HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    conn.sendall(f"{head}Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    return conn
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="module")
+def served():
+    port = free_port()
+    server = start_server(port)
+    yield port
+    server.terminate()
+    server.communicate(timeout=60)
+
+
+@pytest.mark.mediapipe
+def test_a_chunked_upload_is_cut_off_at_the_limit_over_real_http(served):
+    conn = socket.create_connection(("127.0.0.1", served))
+    head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+    part = b'--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n'
+    conn.sendall(f"{head}Transfer-Encoding: chunked\r\n\r\n".encode() + b"%x\r\n" % len(part) + part + b"\r\n")
+    chunk = b"%x\r\n" % 1_000_000 + b"\0" * 1_000_000 + b"\r\n"
+    sent = 0
+    with contextlib.suppress(OSError):  # the server closes the connection once it has answered
+        for _ in range(200):  # 200 MB offered
+            conn.sendall(chunk)
+            sent += 1
+    answer = conn.recv(4096).decode(errors="replace")
+    conn.close()
+    assert " 413 " in answer.splitlines()[0] and '"error"' in answer and sent < 100, (sent, answer[:200])
+
+
+@pytest.mark.mediapipe
+def test_a_replay_whose_client_leaves_gives_its_seat_back_at_once(served, long_video):
+    """The replay's work went on for minutes after its client had gone, holding a seat and a core."""
+    conn = post_replay(served, long_video)
+    assert wait_for(lambda: sessions_in_use(served) == 1, 30)
+    conn.close()
+    assert wait_for(lambda: sessions_in_use(served) == 0, 5)
+
+
+@pytest.mark.mediapipe
+def test_ctrl_c_stops_the_server_in_seconds_in_the_middle_of_a_replay(long_video):
+    port = free_port()
+    server = start_server(port)
+    conn = post_replay(port, long_video)
+    assert wait_for(lambda: sessions_in_use(port) == 1, 30)
+    server.send_signal(signal.SIGINT)
+    _, err = server.communicate(timeout=15)  # a replay to its end would take about 20 s
+    answer = conn.recv(4096).decode(errors="replace")
+    assert " 503 " in answer.splitlines()[0] and "stopping" in answer
+    assert "Traceback" not in err and server.returncode in (0, 130)
+
+
+def test_a_port_in_use_is_one_line_and_exit_2_before_the_model_loads():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        proc = run_py("--serve", "--port", str(taken.getsockname()[1]), timeout=30)
+    assert_one_line_error(proc, "cannot listen on 127.0.0.1")
+    assert proc.returncode == 2
+
+
+def test_the_server_binds_as_uvicorn_would_so_a_restart_is_not_refused():
+    from web.serve import listening_socket
+
+    with listening_socket("127.0.0.1", 0) as sock:
+        assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--events", "e.jsonl"], "--serve does not use --events"),
+        (["--transcript", "t.txt", "--speak"], "--serve does not use --transcript, --speak"),
+        (["--practice", "CAB"], "--serve does not use --practice"),
+        (["--enter", "0.5", "--exit", "0.9"], "need 0 < exit (0.9) <= enter (0.5)"),
+    ],
+)
+def test_serve_refuses_the_flags_it_does_not_use_and_checks_those_it_does(flags, message):
+    proc = run_py("--serve", "--port", str(free_port()), *flags, timeout=60)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr

@@ -143,7 +143,7 @@ class BodyLimit:
             await self._refuse(send, 413)
 
     async def _refuse(self, send: Send, status: int) -> None:
-        text = f"file too large: at most {self.limit / 1_000_000:g} MB" if status == 413 else "a bad Content-Length"
+        text = f"file too large: at most {self.limit / 1_000_000:.0f} MB" if status == 413 else "a bad Content-Length"
         body = json.dumps({"error": text}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"connection", b"close")]})
