@@ -105,12 +105,17 @@ class FrameSource:
         self.close()
 
 
+class VideoTooLarge(SourceError):
+    """A video whose frames are larger than the reader was asked to take."""
+
+
 class VideoFile(FrameSource):
-    """Every frame of a file. ``realtime`` paces reading to the file's frame rate, as a camera would."""
+    """Every frame of a file. ``realtime`` paces reading to the file's frame rate, as a camera would.
+    ``max_pixels``: a video whose header announces larger frames is refused before a frame is decoded."""
 
     is_camera = False
 
-    def __init__(self, path: Path, realtime: bool = True) -> None:
+    def __init__(self, path: Path, realtime: bool = True, max_pixels: int | None = None) -> None:
         path = Path(path)
         if not path.is_file():
             raise SourceError(f"video file not found: {path}")
@@ -123,6 +128,10 @@ class VideoFile(FrameSource):
             raise SourceError(f"cannot read video {path}: it is not an {CONTAINERS} file (convert it with ffmpeg)")
         self._salvaged: Path | None = None
         self._cap = open_video(path)
+        w, h = (int(self._cap.get(p)) for p in (cv2.CAP_PROP_FRAME_WIDTH, cv2.CAP_PROP_FRAME_HEIGHT))
+        if max_pixels is not None and w * h > max_pixels:
+            self._cap.release()
+            raise VideoTooLarge(f"video of {w}x{h}: frames of at most {max_pixels:,} pixels are read")
         ok, first = self._cap.read() if self._cap.isOpened() else (False, None)
         if not ok or first is None:
             self._cap.release()

@@ -438,3 +438,17 @@ def test_the_server_binds_as_uvicorn_would_so_a_restart_is_not_refused():
 def test_serve_refuses_the_flags_it_does_not_use_and_checks_those_it_does(flags, message):
     proc = run_py("--serve", "--port", str(free_port()), *flags, timeout=60)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_video_of_huge_frames_is_refused_before_a_frame_is_decoded(client, tmp_path, monkeypatch):
+    path = tmp_path / "huge.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (8000, 6000))
+    writer.write(np.zeros((6000, 8000, 3), np.uint8))
+    writer.release()
+
+    def no_decoding(*_: object) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr("cv2.VideoCapture.read", no_decoding)
+    r = client.post("/api/replay", files={"video": ("huge.avi", path.read_bytes())})
+    assert r.status_code == 413 and "8000x6000" in r.json()["error"]

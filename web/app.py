@@ -33,7 +33,7 @@ from core.errors import AslError
 from core.images import ImageError, decode_image
 from model.classifier import LetterClassifier, Prediction
 from realtime import LIVE_TRACK_MAX_SIDE
-from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, video_container
+from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, VideoTooLarge, video_container
 from realtime.decode import WordDecoder
 from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
@@ -315,11 +315,11 @@ def create_app(
         request: Request, video: Annotated[UploadFile, File(description="a video of fingerspelling")]
     ) -> dict:
         """The letters and words a video spells, as ``run.py --video F --no-window`` finds them."""
-        data = await read_upload(video, limits.upload_mb)
-        container = video_container(data[:12])
-        if container is None:
-            raise ApiError(415, f"not a video this server reads: send an {CONTAINERS} file")
         with seats.seat("live sessions and replays"), replays.seat("replays"), tempfile.TemporaryDirectory() as tmp:
+            data = await read_upload(video, limits.upload_mb)
+            container = video_container(data[:12])
+            if container is None:
+                raise ApiError(415, f"not a video this server reads: send an {CONTAINERS} file")
             path = Path(tmp) / f"upload.{container}"  # named by what it holds, never by the client
             await asyncio.to_thread(path.write_bytes, data)
             stop = threading.Event()
@@ -338,12 +338,12 @@ def create_app(
 
     def replay_file(path: Path, stop: threading.Event) -> dict:
         try:
-            source = VideoFile(path, realtime=False)
+            source = VideoFile(path, realtime=False, max_pixels=limits.video_pixels)
+        except VideoTooLarge as e:
+            raise ApiError(413, str(e)) from None
         except SourceError:
             raise ApiError(415, f"not a video this server can read: send an {CONTAINERS} file") from None
         with source:
-            if source.width * source.height > limits.video_pixels:
-                raise ApiError(413, f"video of {source.width}x{source.height}: at most {limits.video_pixels:,} pixels")
             too_long = ApiError(413, f"video too long: at most {limits.video_s:g} s or {limits.video_frames} frames")
             if source.frame_count > min(limits.video_frames, limits.video_s * source.fps):
                 raise too_long

@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("web.serve")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 GRACE_S = 3  # seconds a stopping server waits for running requests before it cancels them
+# Connections at once; more are answered 503. Each may hold an upload of up to 25 MB spooled to disk while it is
+# parsed, so this bounds the disk a crowd of uploads can fill (2.5 GB).
+MAX_CONNECTIONS = 100
 WS_MAX_BYTES = 16 * 2**20  # a WebSocket message larger closes the connection (1009); smaller ones get an answer
 
 
@@ -99,6 +102,7 @@ def serve(
         timeout_graceful_shutdown=GRACE_S,
         ws_max_size=WS_MAX_BYTES,
         ws_max_queue=4,
+        limit_concurrency=MAX_CONNECTIONS,
     )
     log.info("the page: http://%s:%d/  the API: http://%s:%d/docs", host, port, host, port)
     try:
