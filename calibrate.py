@@ -193,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     from model.checkpoint import load_checkpoint, save_checkpoint
     from train.calibration import CalibrationSettings, calibrate
 
-    check_output(args.out, "--out")
+    check_output(args.out, "--out", replaced=True)
     base = load_checkpoint(args.model)
     try:
         moving: dict[str, list[np.ndarray]] = {}

@@ -156,7 +156,7 @@ def check_before_work(args: argparse.Namespace) -> None:
         check_new_recording(args.record)
     for what, path in outputs:
         if path is not None:
-            check_output(path, what)
+            check_output(path, what, replaced=what == "--transcript")
 
 
 def run(args: argparse.Namespace) -> int:

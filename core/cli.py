@@ -128,11 +128,12 @@ def picture_path(text: str) -> Path:
     return path
 
 
-def check_output(path: Path, what: str, folder: bool = False) -> Path:
+def check_output(path: Path, what: str, folder: bool = False, replaced: bool = False) -> Path:
     """Make sure ``path`` can be written before any work starts: its folder exists (made if need be) and a file
-    can be created in it (tried, as permissions alone do not say so for root or a read-only disk), and it is not
-    a folder where a file is wanted (or a file where a folder is), nor a device, FIFO or socket
-    (``core.files.write_target``: a symlink is written through)."""
+    can be created in it (tried, as permission bits do not say what root or a read-only disk allows), and it is
+    not a folder where a file is wanted (or a file where a folder is). ``replaced``: the file is written whole
+    and renamed into place (``core.files.atomic_write``), so a device, FIFO or socket there is refused and a
+    symlink is followed; a stream (``--events``) may go to any of them (``/dev/stdout``)."""
     path = Path(path)
     if folder:
         if path.exists() and not path.is_dir():
@@ -141,10 +142,14 @@ def check_output(path: Path, what: str, folder: bool = False) -> Path:
     else:
         if path.is_dir():
             raise UsageError(f"{what} {path} is a folder: give a file name")
-        try:
-            parent = write_target(path).parent
-        except UsageError as e:
-            raise UsageError(f"{what}: {e}") from None
+        if replaced:
+            try:
+                path = write_target(path)
+            except UsageError as e:
+                raise UsageError(f"{what}: {e}") from None
+        elif path.exists() and not path.is_file():
+            return path  # a device or a pipe to stream to: it is opened, not created
+        parent = path.parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=parent):

@@ -84,7 +84,8 @@ def check_preprocess(preprocess: Preprocess, backbone: torch.nn.Module) -> None:
     p = preprocess
     if len(p.mean) != 3 or len(p.std) != 3:
         raise ValueError(f"preprocessing needs 3 means and 3 deviations (RGB), found {len(p.mean)} and {len(p.std)}")
-    if not all(math.isfinite(v) for v in (*p.mean, *p.std, p.margin)) or min(p.std) <= 0:
+    finite = all(math.isfinite(v) for v in (*p.mean, *p.std, p.margin))
+    if not finite or not all(-1 <= m <= 2 for m in p.mean) or not all(1e-3 <= d <= 10 for d in p.std):
         raise ValueError(f"preprocessing settings out of range: mean {p.mean}, std {p.std}, margin {p.margin}")
     if not 0 <= p.margin <= MAX_MARGIN:
         raise ValueError(f"crop margin {p.margin} is out of range (0 to {MAX_MARGIN} of the hand's size on each side)")

@@ -485,3 +485,15 @@ def test_temporary_files_left_by_killed_runs_are_removed_from_the_cache(tmp_path
     os.utime(stale, (time.time() - 2 * STALE_TEMP_S,) * 2)
     assert features.detect_hands([], cache_dir=tmp_path) == []
     assert not stale.exists() and fresh.exists()  # a write in progress elsewhere is left alone
+
+
+@pytest.mark.mediapipe
+def test_a_video_one_pixel_high_is_replayed_without_a_traceback(tmp_path):
+    """A 2000x1 video was scaled for tracking to a height of 0: a traceback from cv2.resize."""
+    path = tmp_path / "flat.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), 30, (2000, 1))
+    for _ in range(5):
+        writer.write(np.full((1, 2000, 3), 100, np.uint8))
+    writer.release()
+    proc = run_py("--video", str(path), "--no-window", "--fast")
+    assert proc.returncode == 0 and "hand in 0" in proc.stdout and "Traceback" not in proc.stderr

@@ -213,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.time()
     check_output(args.out, "--out", folder=True)  # before the work: a typo must not cost a training run
     if args.checkpoint:
-        check_output(args.checkpoint, "--checkpoint")
+        check_output(args.checkpoint, "--checkpoint", replaced=True)
     if args.save_folds:
         check_output(args.save_folds, "--save-folds", folder=True)
     device = pick_device(args.device)  # before anything slow: a missing GPU is reported at once

@@ -396,6 +396,7 @@ def create_app(
     return app
 
 
+MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
 EDITS: dict[str, Callable[[Transcript], object]] = {
     "delete": Transcript.delete_last,
     "clear": Transcript.clear,
@@ -461,7 +462,7 @@ class LiveSession:
                 if self._latest is not None:
                     self._dropped += 1  # the server has not caught up, or the rate cap holds it: the newer replaces it
                 self._latest = message["bytes"]
-            elif message.get("text") is not None:
+            elif message.get("text") is not None and len(self._notes) < MAX_NOTES:  # a flood is not queued
                 self._notes.append(self._edit(message["text"]))
             self._ready.set()
 
