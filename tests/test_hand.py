@@ -3,7 +3,7 @@ import pytest
 
 from core.hand import Hand
 from realtime.tracking import pick_signing_hand
-from train.photos import PhotoHandFinder
+from realtime.photos import PhotoHandFinder
 
 
 def test_every_photo_view_maps_photo_pixels_onto_the_same_view_pixels():

@@ -1,4 +1,4 @@
-"""The layers import downward only (ARCHITECTURE.md): core <- model <- realtime, train <- web, tools.
+"""The layers import downward only (ARCHITECTURE.md): core <- model <- realtime <- train, web, tools.
 
 Read from the source with ``ast``, imports inside functions and under TYPE_CHECKING included, except that a
 TYPE_CHECKING import may name a higher layer's type (a drawing needs the shape of a result, not its code).
@@ -17,11 +17,18 @@ ALLOWED = {  # package -> project packages it may import
     "model": {"core", "model"},
     "realtime": {"core", "model", "realtime"},
     "train": {"core", "model", "realtime", "train"},
-    "web": {"core", "model", "realtime", "train", "web"},
+    "web": {"core", "model", "realtime", "web"},  # serving never needs the training package
 }
 # train may use the live loop's modules only where it truly shares them: the tracker (photos and recordings are
-# tracked the same way), the camera and video reader, the sidecar reader and the labeling tool's window size.
-TRAIN_USES_FROM_REALTIME = {"realtime.capture", "realtime.tracking", "realtime.recording", "realtime.overlay"}
+# tracked the same way), the photo hand finder, the camera and video reader, the sidecar reader and the labeling
+# tool's window size.
+TRAIN_USES_FROM_REALTIME = {
+    "realtime.capture",
+    "realtime.tracking",
+    "realtime.photos",
+    "realtime.recording",
+    "realtime.overlay",
+}
 
 
 def project_imports(path: Path) -> list[str]:

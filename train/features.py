@@ -29,7 +29,7 @@ from core.files import atomic_write, remove_stale_temps
 from model.preprocess import ModelInput, Preprocess
 from train.augment import Augment
 from train.data import DatasetError, Sample
-from train.photos import PhotoHandFinder
+from realtime.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

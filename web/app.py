@@ -26,6 +26,7 @@ from fastapi import FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisc
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -39,7 +40,7 @@ from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
 from realtime.words import WORD_GAP_S, Transcript
-from train.photos import PhotoHandFinder
+from realtime.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -260,7 +261,7 @@ def create_app(
             classifier, options.settings, options.prefer, track_max_side=options.track_max_side, transcript=words
         )
 
-    app = FastAPI(
+    app = FastAPIOffline(  # /docs and /redoc with their scripts served from the package, not a CDN
         title="ASL fingerspelling recognizer",
         description="Letters from photos, videos and a live camera. The page: /. API docs: /docs.",
         version=package_version(),

@@ -1,4 +1,5 @@
-"""Finding the hand in still photos, for training and evaluation: harder than the live tracker can afford to try."""
+"""Finding the hand in still photos: harder than the live tracker can afford to try. Training, evaluation,
+calibration from photos and the web API's /api/predict all read photos through it."""
 
 from __future__ import annotations
 
