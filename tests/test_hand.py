@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from core.hand import Hand
-from realtime.tracking import pick_signing_hand
 from realtime.photos import PhotoHandFinder
+from realtime.tracking import pick_signing_hand
 
 
 def test_every_photo_view_maps_photo_pixels_onto_the_same_view_pixels():

@@ -112,8 +112,8 @@ def test_a_video_that_is_not_one_gets_a_415(client, name):
 def test_photos_come_back_as_the_evaluation_reads_them(client, classifier, aps360):
     """Photos of a few signers: the API's answer equals the evaluation path's (photo hand finder, the
     checkpoint's operating point) for every one."""
-    from train.features import read_image
     from realtime.photos import PhotoHandFinder
+    from train.features import read_image
 
     photos = [sorted((aps360 / letter).glob("*.jpg"))[k] for letter in "ABCDEFGHI" for k in (0, 7)]
     with PhotoHandFinder() as finder:

@@ -27,9 +27,9 @@ from tqdm import tqdm
 
 from core.files import atomic_write, remove_stale_temps
 from model.preprocess import ModelInput, Preprocess
+from realtime.photos import PhotoHandFinder
 from train.augment import Augment
 from train.data import DatasetError, Sample
-from realtime.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -36,11 +36,11 @@ from model.classifier import LetterClassifier, Prediction
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, VideoTooLarge, video_container
 from realtime.decode import WordDecoder
+from realtime.photos import PhotoHandFinder
 from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
 from realtime.words import WORD_GAP_S, Transcript
-from realtime.photos import PhotoHandFinder
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
