@@ -148,7 +148,7 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
     if status.message:
         _text(out, status.message, (10, int(h * 0.6)), 0.6 * s, YELLOW)
-    _draw_transcript(out, result.text, result.suggestions, result.correction, s)
+    _draw_transcript(out, result.text, result.suggestions, result.suggestions_for, result.correction, s)
     if layers.help and status.help_line:
         lines = _wrap(status.help_line, w - 20, 0.55 * s)
         for i, line in enumerate(lines):
@@ -161,7 +161,12 @@ def _scale(out: np.ndarray) -> float:
 
 
 def _draw_transcript(
-    out: np.ndarray, text: str, suggestions: tuple[str, ...], correction: tuple[str, str] | None, s: float
+    out: np.ndarray,
+    text: str,
+    suggestions: tuple[str, ...],
+    suggestions_for: str | None,
+    correction: tuple[str, str] | None,
+    s: float,
 ) -> None:
     """The words spelled so far on a dark band across the bottom third (its end, when too long to fit); under
     it, the letters as read when the dictionary corrected the last word, and the suggestions for that word."""
@@ -181,7 +186,7 @@ def _draw_transcript(
     if correction is not None:
         notes.append(f"read {correction[0]} (u: undo)")
     if suggestions:
-        notes.append("tab: " + "   ".join(suggestions))
+        notes.append(f"{suggestions_for}? tab: " + "   ".join(suggestions))
     if notes:
         _text(out, "   ".join(notes), (10, y + int(36 * s)), 0.7 * s, YELLOW, 2)
 

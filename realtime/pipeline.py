@@ -52,6 +52,7 @@ class FrameResult:
     words: list[WordEvent] = field(default_factory=list)  # words finished at this frame
     text: str = ""  # the transcript: every word so far, the one being spelled last
     suggestions: tuple[str, ...] = ()  # dictionary words for the last finished word, best first
+    suggestions_for: str | None = None  # that word
     correction: tuple[str, str] | None = None  # (letters read, word shown) when the dictionary corrected the last
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -133,6 +134,7 @@ class Pipeline:
         holding = result.letter is not None and result.hand is not None
         result.words = self.transcript.update(result.events, frame.t, holding=holding)
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
+        result.suggestions_for = self.transcript.suggestions_for
         result.correction = self.transcript.correction
         result.timings_ms["total"] = tracked.track_ms + (time.perf_counter() - t1) * 1000
         return result

@@ -66,9 +66,18 @@ class Transcript:
 
     @property
     def suggestions(self) -> list[str]:
-        """Dictionary words for the last finished word, best first; empty until they are found."""
+        """Dictionary words for the last finished word, best first, the word itself first when it is one (so
+        accepting the first never breaks a right word); empty until they are found, and while the next word is
+        being spelled (they would no longer be about the word beside the hand)."""
         future = self._suggestions
-        return future.result() if future is not None and future.done() else []
+        if self.held or future is None or not future.done():
+            return []
+        return future.result()
+
+    @property
+    def suggestions_for(self) -> str | None:
+        """The word the suggestions are for: the last finished word, while there are suggestions."""
+        return self.words[-1] if self.words and self.suggestions else None
 
     def wait_for_suggestions(self) -> list[str]:
         return self._suggestions.result() if self._suggestions is not None else []
@@ -117,7 +126,7 @@ class Transcript:
         self.read.append(letters)
         if self.suggest is not None and self._pool is not None:
             suggest = self.suggest
-            self._suggestions = self._pool.submit(lambda: [s for s in suggest(word) if s != word])
+            self._suggestions = self._pool.submit(suggest, word)
         return WordEvent(t, word, letters)
 
     def finish(self, t: float) -> WordEvent | None:
@@ -146,16 +155,28 @@ class Transcript:
             self._suggestions = None
         self.held = self.held[:-1]
 
+    def restore(self, text: str) -> bool:
+        """Start an empty transcript from ``text`` (words of letters A-Z, as a page kept it across a lost
+        connection); False, and nothing changed, when it has text already or ``text`` is not such words."""
+        words = text.upper().split()
+        if self.words or self.held or not all(w.isascii() and w.isalpha() for w in words):
+            return False
+        self.words, self.read = words, list(words)
+        return True
+
     def clear(self) -> None:
         self.words, self.read, self.held, self._suggestions = [], [], [], None
 
-    def accept(self) -> str | None:
-        """Replace the last finished word with the first suggestion for it; the word put in, if any."""
-        if not self.suggestions or not self.words:
+    def accept(self, word: str | None = None) -> str | None:
+        """Replace the last finished word with ``word``, one of its suggestions (the first when None: Tab); the
+        word put in, if any."""
+        options = self.suggestions
+        choice = options[0] if options and word is None else (word or "").upper()
+        if choice not in options or not self.words:
             return None
-        self.words[-1] = self.read[-1] = self.suggestions[0]
+        self.words[-1] = self.read[-1] = choice
         self._suggestions = None
-        return self.words[-1]
+        return choice
 
     def close(self) -> None:
         """Stop looking for suggestions; words finished after this (the run's last) get none."""

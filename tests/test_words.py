@@ -104,7 +104,7 @@ def test_edits_delete_clear_and_accept():
         transcript.update([commit(letter, k)], k, True)
     transcript.update([], 4.0, False)
     assert [w.word for w in transcript.update([], 5.1, False)] == ["HELO"]
-    assert transcript.wait_for_suggestions() == ["HELLO"] and transcript.suggestions == ["HELLO"]
+    assert transcript.wait_for_suggestions() == ["HELLO", "HELO"] and transcript.suggestions_for == "HELO"
     assert transcript.accept() == "HELLO" and transcript.text == "HELLO"
     assert transcript.accept() is None  # the suggestion is used up
     transcript.delete_last()
@@ -112,6 +112,35 @@ def test_edits_delete_clear_and_accept():
     transcript.clear()
     assert transcript.text == "" and transcript.words == []
     transcript.delete_last()  # nothing to delete: no error
+    transcript.close()
+
+
+def test_suggestions_keep_a_right_word_say_which_word_and_make_way_for_the_next():
+    """HELLO offered "HELL HALO" without HELLO itself, and Tab turned a right CAB into CA."""
+    dictionary = Dictionary(["the", "cab", "ca", "ab", "cat", "bad"], "ABCDEFGHIJZ")
+    transcript = Transcript(suggest=dictionary.suggest)
+    for k, letter in enumerate("CAB"):
+        transcript.update([commit(letter, k)], k, True)
+    transcript.update([], 3.0, False)
+    transcript.update([], 4.1, False)
+    assert transcript.wait_for_suggestions()[0] == "CAB" and transcript.suggestions_for == "CAB"
+    transcript.update([commit("B", 5.0)], 5.0, True)  # the next word begins
+    assert transcript.suggestions == [] and transcript.suggestions_for is None
+    transcript.delete_last()  # and is taken back: the suggestions are about the last word again
+    assert transcript.suggestions_for == "CAB"
+    assert transcript.accept() == "CAB" and transcript.text == "CAB"  # Tab keeps the right word
+    transcript.close()
+
+
+def test_a_tapped_suggestion_replaces_the_word_and_only_a_suggestion_does():
+    transcript = Transcript(suggest=lambda w: ["CAB", "CAD"])
+    for k, letter in enumerate("CAE"):
+        transcript.update([commit(letter, k)], k, True)
+    transcript.update([], 3.0, False)
+    transcript.update([], 4.1, False)
+    transcript.wait_for_suggestions()
+    assert transcript.accept("HELLO") is None and transcript.text == "CAE"
+    assert transcript.accept("cad") == "CAD" and transcript.text == "CAD"
     transcript.close()
 
 

@@ -71,7 +71,7 @@ class Limits:
     frame_bytes: int = 1_500_000  # one live frame (a JPEG)
     frame_side: int = 1920  # a live frame's longer side, from its header
     fps: float = 30.0  # live frames a second a connection may send; faster ones are dropped
-    edit_chars: int = 200  # a text message on the socket (an edit such as {"action": "delete"})
+    edit_chars: int = 1000  # a text message on the socket (an edit, or the text a page restores)
 
     @property
     def body_bytes(self) -> int:
@@ -151,14 +151,27 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def prediction_json(p: Prediction | None) -> dict[str, Any]:
+def prediction_json(p: Prediction | None, min_confidence: float) -> dict[str, Any]:
+    """A photo's answer. ``guess`` is the top class as ``train.evaluate`` scores it; ``letter`` is that letter
+    only when the model is as sure as the live recognizer must be to commit one (``min_confidence``), else
+    null, with ``reason`` saying why in words a person can act on."""
     if p is None:
-        return {"letter": None, "confidence": None, "probs": {}, "hand": False}
+        no_hand = "no hand found in the photo: show one hand, whole, in good light"
+        return {"letter": None, "guess": None, "confidence": None, "probs": {}, "hand": False, "reason": no_hand}
+    letter: str | None = p.letter
+    reason: str | None = None
+    if letter is None:
+        reason = f"the model sees a hand but no letter ({p.label} {p.confidence:.0%})"
+    elif p.confidence < min_confidence:
+        letter = None
+        reason = f"unsure: {p.label} at {p.confidence:.0%}, below the {min_confidence:.0%} a letter needs"
     return {
-        "letter": p.letter,
+        "letter": letter,
+        "guess": p.label,
         "confidence": round(p.confidence, 4),
         "probs": {c: round(float(v), 4) for c, v in zip(p.classes, p.probs)},
         "hand": True,
+        "reason": reason,
     }
 
 
@@ -180,6 +193,7 @@ def frame_json(result: FrameResult, dropped: int) -> dict[str, Any]:
         if result.correction is None
         else {"letters": result.correction[0], "word": result.correction[1]},
         "suggestions": list(result.suggestions),
+        "suggestions_for": result.suggestions_for,
         "timings_ms": {k: round(v, 1) for k, v in result.timings_ms.items()},
         "dropped": dropped,
         "hand": None,
@@ -294,7 +308,8 @@ def create_app(
 
     @app.post("/api/predict")
     async def predict(image: Annotated[UploadFile, File(description="a photo of one hand signing a letter")]) -> dict:
-        """The letter in a photo, as ``train.evaluate`` reads it: ``letter`` is null for no hand or no letter."""
+        """The letter in a photo. ``guess``: the top class as ``train.evaluate`` reads it; ``letter``: that letter
+        when the model is sure enough to commit it live (``reason`` says why not: no hand, no letter, unsure)."""
         with photos.seat("photos"):
             data = await read_upload(image, limits.upload_mb)
 
@@ -309,7 +324,7 @@ def create_app(
                     return None
                 return classifier.predict([classifier.prepare(bgr, hand.landmarks)], classifier.photo_offset)[0]
 
-            return prediction_json(await asyncio.to_thread(work))
+            return prediction_json(await asyncio.to_thread(work), options.settings.steady_enter)
 
     @app.post("/api/replay")
     async def replay(
@@ -398,11 +413,24 @@ def create_app(
 
 
 MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
-EDITS: dict[str, Callable[[Transcript], object]] = {
-    "delete": Transcript.delete_last,
-    "clear": Transcript.clear,
-    "accept": Transcript.accept,
-    "undo": Transcript.undo_correction,
+
+
+def _accept(transcript: Transcript, message: dict[str, Any]) -> object:
+    word = message.get("word")
+    return transcript.accept(word if isinstance(word, str) and len(word) <= 40 else None)
+
+
+def _restore(transcript: Transcript, message: dict[str, Any]) -> object:
+    text = message.get("text")
+    return isinstance(text, str) and transcript.restore(text)
+
+
+EDITS: dict[str, Callable[[Transcript, dict[str, Any]], object]] = {
+    "delete": lambda t, _: t.delete_last(),
+    "clear": lambda t, _: t.clear(),
+    "accept": _accept,  # {"action": "accept"}: the first suggestion; with "word": that one (a tap)
+    "undo": lambda t, _: t.undo_correction(),
+    "restore": _restore,  # {"action": "restore", "text": ...}: a new session starts from the page's kept text
 }
 
 
@@ -411,9 +439,11 @@ class LiveSession:
     newest frame that arrived while the last one was processed (or while the rate cap held it back), so a client
     that sends too fast has frames dropped (counted in each answer), never queued; a client that waits for each
     answer before it sends again (the page) always gets one. Text messages edit the transcript
-    (``{"action": "delete" | "clear" | "accept" | "undo"}``). Whatever else arrives (an empty, oversized, odd
-    or undecodable message) gets an ``{"error": ...}`` answer and the session goes on. Edits and answers are
-    applied and sent by one task, between frames, so the transcript is never edited while a frame is read."""
+    (``{"action": "delete" | "clear" | "accept" | "undo" | "restore"}``; accept may name the suggestion,
+    ``"word"``; restore gives a new session the text a page kept, ``"text"``).
+    Whatever else arrives (an empty, oversized, odd or undecodable message) gets an ``{"error": ...}`` answer
+    and the session goes on. Edits and answers are applied and sent by one task, between frames, so the
+    transcript is never edited while a frame is read."""
 
     def __init__(self, ws: WebSocket, pipeline: Pipeline, limits: Limits) -> None:
         self.ws, self.limits, self.pipeline = ws, limits, pipeline
@@ -478,7 +508,9 @@ class LiveSession:
             return f"not JSON: {usage}"
         action = message.get("action") if isinstance(message, dict) else None
         edit = EDITS.get(action) if isinstance(action, str) else None
-        return edit if edit is not None else f"unknown edit: {usage}"
+        if edit is None:
+            return f"unknown edit: {usage}"
+        return lambda transcript: edit(transcript, message)
 
     async def _answer(self, data: bytes) -> None:
         if len(data) > self.limits.frame_bytes:

@@ -1,29 +1,60 @@
 // The live page: the camera's frames go to the server over a WebSocket, one at a time (the next is sent when
 // the answer to the last has come, so the rate follows what the server keeps up with and nothing queues); each
 // answer is drawn over the video: landmarks, the crop box and the frame's guess, the stable letter, the text.
+// The text is kept in the browser too, so a lost connection or a reload gives it back to the next session.
 "use strict";
 
 const MAX_SIDE = 960;  // frames are scaled to this longer side before sending (the server tracks at 960)
 const JPEG_QUALITY = 0.8;
+const RETRY_S = [1, 2, 5, 10, 30];  // waits before reconnecting, one after another
+const KEPT = "asl-text";  // localStorage key of the text
+const RESTORE_CHARS = 900;  // the end of the kept text that a new session is given (the server takes 1000)
 const CONNECTIONS = [[0,1],[1,2],[2,3],[3,4],[0,5],[5,6],[6,7],[7,8],[5,9],[9,10],[10,11],[11,12],[9,13],
   [13,14],[14,15],[15,16],[13,17],[17,18],[18,19],[19,20],[0,17]];
+const CAMERA_PROBLEMS = {
+  NotAllowedError: "The camera is blocked for this page. Allow it (the camera icon in the address bar), then press “start camera”.",
+  SecurityError: "The camera is blocked for this page. Allow it (the camera icon in the address bar), then press “start camera”.",
+  NotFoundError: "No camera was found. Plug one in (or turn it on), then press “start camera”.",
+  OverconstrainedError: "No camera was found. Plug one in (or turn it on), then press “start camera”.",
+  NotReadableError: "The camera is in use by another program (a video call?). Close it, then press “start camera”.",
+  AbortError: "The camera is in use by another program (a video call?). Close it, then press “start camera”.",
+};
 
 const video = document.getElementById("video");
 const overlay = document.getElementById("overlay");
 const letterBox = document.getElementById("letter");
 const statusLine = document.getElementById("status");
+const problemBox = document.getElementById("problem");
 const textBox = document.getElementById("text");
+const notesBox = document.getElementById("notes");
 const suggestionsBox = document.getElementById("suggestions");
 const undoButton = document.getElementById("undo");
 const grab = document.createElement("canvas");
 const layers = { landmarks: true, box: true, bars: true, stats: true };
-let socket = null, last = null, sentAt = 0, fps = 0, lastAnswerAt = 0;
+let socket = null, last = null, sentAt = 0, fps = 0, lastAnswerAt = 0, retries = 0, state = "", noteTimer = 0;
+let retryTimer = 0;
 
-function setStatus(message) { statusLine.textContent = message; }
+function setStatus(message) { state = message; statusLine.textContent = message; }
+function flash(message) {  // a passing note ("copied"); the connection's state comes back after it
+  statusLine.textContent = message;
+  clearTimeout(noteTimer);
+  noteTimer = setTimeout(() => { statusLine.textContent = state; }, 2000);
+}
+function showProblem(message, action) {
+  problemBox.hidden = !message;
+  problemBox.textContent = message || "";
+  if (message && action) {
+    const button = document.createElement("button");
+    button.textContent = action.label;
+    button.onclick = action.run;
+    problemBox.append(button);
+  }
+}
 
 async function startCamera() {
   if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-    setStatus("this browser gives no camera to pages (it needs https, or localhost)");
+    showProblem("This browser gives pages a camera only over https or on localhost: open the page that way.");
+    setStatus("no camera");
     return;
   }
   try {
@@ -31,22 +62,42 @@ async function startCamera() {
       { video: { facingMode: "user", width: { ideal: 1280 }, height: { ideal: 720 } }, audio: false });
     await video.play();
     document.getElementById("start").hidden = true;
+    showProblem("");
     connect();
   } catch (err) {
-    setStatus("no camera: " + err.message + " (allow the camera, then press start camera)");
+    showProblem(CAMERA_PROBLEMS[err.name] || `The camera did not start (${err.message}). Press “start camera” to try again.`,
+      { label: "start camera", run: startCamera });
+    setStatus("no camera");
   }
 }
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
+  setStatus("connecting…");
   socket = new WebSocket(`${scheme}://${location.host}/ws`);
   socket.binaryType = "arraybuffer";
-  socket.onopen = () => { setStatus("connected"); sendFrame(); };
-  socket.onclose = (e) => { setStatus(e.code === 1013 ? "the server is busy: try again later" : "disconnected"); };
+  socket.onopen = () => {
+    retries = 0;
+    showProblem("");
+    setStatus("connected");
+    const kept = (localStorage.getItem(KEPT) || "").slice(-RESTORE_CHARS).replace(/^\S*\s+/, "");
+    if (kept.trim()) socket.send(JSON.stringify({ action: "restore", text: kept }));
+    sendFrame();
+  };
+  socket.onclose = (e) => {
+    const wait = RETRY_S[Math.min(retries++, RETRY_S.length - 1)];
+    const why = e.code === 1013
+      ? "The server is busy: every seat is taken."
+      : e.code === 1012 ? "The server is restarting." : "The connection to the server was lost.";
+    showProblem(`${why} Trying again in ${wait} s; your text is kept.`, { label: "try now", run: reconnect });
+    setStatus("disconnected");
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(connect, wait * 1000);
+  };
   socket.onmessage = (e) => {
     const answer = JSON.parse(e.data);
     if (answer.error) {
-      setStatus(answer.message || answer.error);
+      if (answer.error !== "busy") flash(answer.error);
     } else {
       const now = performance.now();
       if (lastAnswerAt) fps = 0.9 * fps + 0.1 * (1000 / (now - lastAnswerAt));
@@ -55,20 +106,27 @@ function connect() {
       last = answer;
       show(answer);
     }
-    requestAnimationFrame(sendFrame);
+    if (!answer.error || answer.error !== "busy") requestAnimationFrame(sendFrame);
   };
 }
 
+function reconnect() {
+  clearTimeout(retryTimer);
+  connect();
+}
+
 function sendFrame() {
-  if (!socket || socket.readyState !== WebSocket.OPEN || !video.videoWidth) {
-    setTimeout(sendFrame, 50);
-    return;
-  }
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;  // a new connection starts sending by itself
+  if (!video.videoWidth) { setTimeout(sendFrame, 50); return; }
   const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
   grab.width = Math.round(video.videoWidth * scale);
   grab.height = Math.round(video.videoHeight * scale);
   grab.getContext("2d").drawImage(video, 0, 0, grab.width, grab.height);
-  grab.toBlob((blob) => { sentAt = performance.now(); socket.send(blob); }, "image/jpeg", JPEG_QUALITY);
+  grab.toBlob((blob) => {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    sentAt = performance.now();
+    socket.send(blob);
+  }, "image/jpeg", JPEG_QUALITY);
 }
 
 function show(answer) {
@@ -76,12 +134,29 @@ function show(answer) {
   letterBox.className = answer.letter ? "" : "none";
   letterBox.dataset.letter = answer.letter || "";
   textBox.textContent = answer.text;
-  const notes = [];
-  if (answer.correction) notes.push(`read ${answer.correction.letters} (u: undo)`);
-  if (answer.suggestions.length) notes.push("tab: " + answer.suggestions.join("   "));
-  suggestionsBox.textContent = notes.join("   ");
+  localStorage.setItem(KEPT, answer.text);
+  notesBox.textContent = answer.correction ? `read ${answer.correction.letters}: “undo correction” puts it back` : "";
+  showSuggestions(answer.suggestions, answer.suggestions_for);
   undoButton.disabled = !answer.correction;
   draw(answer);
+}
+
+function showSuggestions(words, forWord) {
+  const key = forWord ? forWord + ":" + words.join(" ") : "";
+  if (suggestionsBox.dataset.key === key) return;  // unchanged: keep the buttons (a tap may be under way)
+  suggestionsBox.dataset.key = key;
+  suggestionsBox.replaceChildren();
+  if (!forWord) return;
+  const label = document.createElement("span");
+  label.textContent = `for ${forWord}:`;
+  suggestionsBox.append(label);
+  words.forEach((word, i) => {
+    const button = document.createElement("button");
+    button.textContent = word;
+    if (i === 0) button.append(Object.assign(document.createElement("kbd"), { textContent: "tab" }));
+    button.onclick = () => edit("accept", { word });
+    suggestionsBox.append(button);
+  });
 }
 
 function draw(answer) {
@@ -93,6 +168,7 @@ function draw(answer) {
   const scale = Math.min(rect.width / video.videoWidth, rect.height / video.videoHeight);
   const w = video.videoWidth * scale, h = video.videoHeight * scale;
   const ox = (rect.width - w) / 2, oy = (rect.height - h) / 2;
+  const narrow = w < 560;  // a phone: smaller text and bars, so the hand stays in view
   const mirrored = video.classList.contains("mirrored");
   const px = (x) => ox + (mirrored ? 1 - x : x) * w, py = (y) => oy + y * h;
   const hand = answer.hand;
@@ -107,41 +183,47 @@ function draw(answer) {
     ctx.fillStyle = "#fff";
     for (const [x, y] of hand.landmarks) { ctx.beginPath(); ctx.arc(px(x), py(y), 3, 0, 2 * Math.PI); ctx.fill(); }
   }
-  ctx.font = "16px system-ui, sans-serif";
+  const size = narrow ? 12 : 16;
+  ctx.font = `${size}px system-ui, sans-serif`;
   if (hand && layers.box) {
     const [x0, y0, x1, y1] = hand.box;
     const left = Math.min(px(x0), px(x1));
     ctx.strokeStyle = "#ffdc00"; ctx.lineWidth = 2;
     ctx.strokeRect(left, py(y0), Math.abs(px(x1) - px(x0)), py(y1) - py(y0));
     ctx.fillStyle = "#ffdc00";
-    ctx.fillText(`${hand.guess} ${Math.round(100 * hand.guess_confidence)}%`, left, Math.max(py(y0) - 6, 14));
+    ctx.fillText(`${hand.guess} ${Math.round(100 * hand.guess_confidence)}%`, left, Math.max(py(y0) - 6, size));
   }
   if (hand && layers.bars) {
-    hand.probs.forEach(([name, p], i) => {
-      const y = oy + 24 + i * 20;
-      ctx.fillStyle = "#333"; ctx.fillRect(ox + 50, y - 14, 120, 14);
-      ctx.fillStyle = i === 0 ? "#50dc50" : "#999"; ctx.fillRect(ox + 50, y - 14, 120 * p, 14);
-      ctx.fillStyle = "#fff"; ctx.fillText(name, ox + 8, y - 1);
+    const barWidth = Math.min(120, 0.18 * w), rows = narrow ? 3 : hand.probs.length;
+    hand.probs.slice(0, rows).forEach(([name, p], i) => {
+      const y = oy + size + 8 + i * (size + 4);
+      ctx.fillStyle = "rgba(51,51,51,0.8)"; ctx.fillRect(ox + 3.2 * size, y - size + 2, barWidth, size - 2);
+      ctx.fillStyle = i === 0 ? "#50dc50" : "#999"; ctx.fillRect(ox + 3.2 * size, y - size + 2, barWidth * p, size - 2);
+      ctx.fillStyle = "#fff"; ctx.fillText(name, ox + 6, y - 1);
     });
   }
   if (layers.stats) {
     ctx.fillStyle = "#fff";
     const t = answer.timings_ms;
-    ctx.fillText(`${fps.toFixed(1)} FPS  round trip ${answer.roundTripMs.toFixed(0)} ms  ` +
-      `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`, ox + 8, oy + h - 8);
+    const text = narrow
+      ? `${fps.toFixed(0)} FPS  ${answer.roundTripMs.toFixed(0)} ms`
+      : `${fps.toFixed(1)} FPS  round trip ${answer.roundTripMs.toFixed(0)} ms  ` +
+        `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`;
+    ctx.fillText(text, ox + 6, oy + h - 6);
   }
 }
 
-function edit(action) {
-  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ action }));
+function edit(action, extra = {}) {
+  if (action === "clear") localStorage.removeItem(KEPT);
+  if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ action, ...extra }));
 }
 
 async function copyText() {
   try {
     await navigator.clipboard.writeText(textBox.textContent);
-    setStatus("copied");
+    flash("copied");
   } catch (err) {
-    setStatus("no clipboard here: select the text to copy it");
+    flash("no clipboard here: select the text to copy it");
   }
 }
 
@@ -151,10 +233,20 @@ function toggle(name) {
   layers[name] = box.checked;
 }
 
+async function showWhatItKnows() {
+  try {
+    const health = await (await fetch("/health")).json();
+    const still = health.letters.split("").filter((c) => !"JZ".includes(c));
+    const moving = health.letters.split("").filter((c) => "JZ".includes(c));
+    document.getElementById("knows").textContent = `This model knows ${still.join(" ")}` +
+      (moving.length ? ` (and ${moving.join(", ")} by movement).` : ".") +
+      (still.length < 24 ? " Other letters come out as one of these." : "");
+  } catch (err) { /* the connection's state says what is wrong */ }
+}
+
 document.getElementById("start").onclick = startCamera;
 document.getElementById("delete").onclick = () => edit("delete");
 document.getElementById("clear").onclick = () => edit("clear");
-document.getElementById("accept").onclick = () => edit("accept");
 undoButton.onclick = () => edit("undo");
 document.getElementById("copy").onclick = copyText;
 document.getElementById("mirror").onchange = (e) => video.classList.toggle("mirrored", e.target.checked);
@@ -163,15 +255,18 @@ for (const box of document.querySelectorAll("[data-layer]")) {
   box.onchange = () => { layers[box.dataset.layer] = box.checked; if (last) draw(last); };
 }
 document.addEventListener("keydown", (e) => {
+  if (e.target.closest("input, textarea, select") || e.ctrlKey || e.metaKey || e.altKey) return;
   const keys = { l: "landmarks", b: "box", p: "bars", s: "stats" };
   if (keys[e.key]) toggle(keys[e.key]);
   else if (e.key === "m") { const m = document.getElementById("mirror"); m.checked = !m.checked; m.onchange({ target: m }); }
   else if (e.key === "Backspace") edit("delete");
   else if (e.key === "x") edit("clear");
   else if (e.key === "y") copyText();
-  else if (e.key === "Tab") { e.preventDefault(); edit("accept"); }
   else if (e.key === "u") edit("undo");
-  else return;
+  else if (e.key === "Tab" && suggestionsBox.dataset.key) { e.preventDefault(); edit("accept"); }
+  else return;  // Tab moves the focus as usual when there is nothing to accept
   if (last) draw(last);
 });
+textBox.textContent = localStorage.getItem(KEPT) || "";
+showWhatItKnows();
 startCamera();
