@@ -1,6 +1,7 @@
 """The live page in a real browser: headless Chromium whose fake camera plays the signademy B clip, against the
-server as `run.py --serve` runs it; the page must show B committed. A screenshot is kept in the test's temporary
-folder (and copied to $ASL_SCREENSHOTS when set) for a person to look at.
+server as `run.py --serve` runs it: the page must show B committed, keep its text through a server restart,
+and fit a phone. Screenshots are kept in the test's temporary folder (and copied to $ASL_SCREENSHOTS when set)
+for a person to look at.
 
 Needs Debian's chromium and chromium-driver and the selenium package (setup.sh --dev installs them); skips
 without them."""
@@ -22,38 +23,54 @@ pytestmark = [pytest.mark.data, pytest.mark.mediapipe, pytest.mark.window]
 BROWSER, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
+class Served:
+    """The app on a port of its own, as `run.py --serve` runs it; ``stop`` and ``start`` again on the same port
+    (a restarted server)."""
+
+    def __init__(self) -> None:
+        from model import AI_CHECKPOINT
+        from model.classifier import LetterClassifier
+        from realtime.smoothing import LIVE_NO_LETTER_OFFSET
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.classifier = LetterClassifier(AI_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET)
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.start()
+
+    def start(self) -> None:
+        import uvicorn
+
+        from web.app import create_app
+
+        self.app = create_app(self.classifier)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.time() + 30
+        while not self.server.started and time.time() < deadline:
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+        self.app.state.close()
+
+
 @pytest.fixture
-def server():
-    uvicorn = pytest.importorskip("uvicorn")
-    from model import AI_CHECKPOINT
-    from model.classifier import LetterClassifier
-    from realtime.smoothing import LIVE_NO_LETTER_OFFSET
-    from web.app import create_app
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = create_app(LetterClassifier(AI_CHECKPOINT, "cpu", LIVE_NO_LETTER_OFFSET))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 30
-    while not server.started and time.time() < deadline:
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
-    app.state.close()
+def served():
+    pytest.importorskip("uvicorn")
+    served = Served()
+    yield served
+    served.stop()
 
 
-@pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")
-def test_the_page_commits_the_letter_the_camera_shows(server, signademy, tmp_path):
+def open_page(url: str, camera: Path, size: tuple[int, int], phone: bool = False):
+    """Headless Chromium on ``url`` whose fake camera plays ``camera`` (a .y4m); ``phone``: a touch screen."""
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
-    camera = tmp_path / "b.y4m"
-    write_y4m(signademy / "B" / "signademy_B.mp4", camera, (540, 960))
     options = webdriver.ChromeOptions()
     options.binary_location = BROWSER
     for flag in (
@@ -63,25 +80,106 @@ def test_the_page_commits_the_letter_the_camera_shows(server, signademy, tmp_pat
         "--use-fake-ui-for-media-stream",  # allow the camera without asking
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={camera}",
-        "--window-size=800,1100",
+        f"--window-size={size[0]},{size[1]}",
     ):
         options.add_argument(flag)
+    if phone:
+        metrics = {"width": size[0], "height": size[1], "pixelRatio": 2.0, "touch": True}
+        options.add_experimental_option("mobileEmulation", {"deviceMetrics": metrics})
     browser = webdriver.Chrome(service=Service(DRIVER), options=options)
+    browser.get(url)
+    return browser
+
+
+def wait_for(browser, script: str, timeout_s: float = 90):
+    """The first truthy value of ``script`` (JavaScript returning a value), or the last one after the wait."""
+    deadline, value = time.time() + timeout_s, None
+    while time.time() < deadline:
+        value = browser.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.25)
+    return value
+
+
+def keep_screenshot(browser, path: Path) -> Path:
+    browser.save_screenshot(str(path))
+    if os.environ.get("ASL_SCREENSHOTS"):
+        Path(os.environ["ASL_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(os.environ["ASL_SCREENSHOTS"]) / path.name)
+    return path
+
+
+@pytest.fixture
+def b_camera(signademy, tmp_path) -> Path:
+    camera = tmp_path / "b.y4m"
+    write_y4m(signademy / "B" / "signademy_B.mp4", camera, (540, 960))
+    return camera
+
+
+LETTER = "return document.getElementById('letter').dataset.letter"
+TEXT = "return document.getElementById('text').textContent"
+
+
+@pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")
+def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart(served, b_camera, tmp_path):
+    """B committed; the server stops: the page says so in plain words and reconnects by itself to the restarted
+    server, whose new session takes back the text; suggestions are buttons that name their word."""
+    browser = open_page(served.url, b_camera, (800, 1100))
     try:
-        browser.get(server)
-        deadline, letter = time.time() + 90, ""
-        while time.time() < deadline and not letter:
-            letter = browser.find_element(By.ID, "letter").get_attribute("data-letter") or ""
-            time.sleep(0.25)
-        time.sleep(0.5)
-        shot = tmp_path / "page.png"
-        browser.save_screenshot(str(shot))
-        if os.environ.get("ASL_SCREENSHOTS"):
-            Path(os.environ["ASL_SCREENSHOTS"]).mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, Path(os.environ["ASL_SCREENSHOTS"]) / "page.png")
-        status = browser.find_element(By.ID, "status").text
-        text = browser.find_element(By.ID, "text").text
+        letter = wait_for(browser, LETTER)
+        shot = keep_screenshot(browser, tmp_path / "page.png")
+        text = browser.execute_script(TEXT)
+        served.stop()
+        problem = wait_for(browser, "const p = document.getElementById('problem'); return !p.hidden && p.textContent")
+        keep_screenshot(browser, tmp_path / "page-lost.png")
+        served.start()
+        back = wait_for(browser, "return document.getElementById('status').textContent === 'connected'", 60)
+        text_after = wait_for(browser, TEXT, 30)
+        browser.execute_script(
+            "showSuggestions(['CAB', 'CAR'], 'CAB');"
+            "window.sent = []; socket.send = (m) => { if (typeof m === 'string') window.sent.push(m); };"
+            "document.querySelector('#suggestions button:nth-of-type(2)').click();"
+        )
+        suggestions = browser.find_element("id", "suggestions").text
+        sent = browser.execute_script("return window.sent")
     finally:
         browser.quit()
-    assert letter == "B", f"the page showed no B (status: {status!r}, text: {text!r}); screenshot {shot}"
-    assert text.startswith("B")
+    assert letter == "B" and text.startswith("B"), f"no B committed: {text!r}; screenshot {shot}"
+    assert ("stopped" in problem or "lost" in problem) and "your text is kept" in problem, problem
+    assert back and text_after.startswith("B"), text_after
+    assert suggestions.startswith("for CAB:") and "CAR" in suggestions
+    assert sent == ['{"action":"accept","word":"CAR"}']
+
+
+@pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")
+def test_the_page_on_a_phone_keeps_everything_on_screen_and_shows_no_key_hints(served, b_camera, tmp_path):
+    browser = open_page(served.url, b_camera, (390, 844), phone=True)
+    try:
+        wait_for(browser, LETTER)
+        browser.execute_script(
+            "socket.onmessage = null;"  # no more answers: they would overwrite the text below
+            "document.getElementById('text').textContent = 'HELLO WORLD FINGERSPELLING PRACTICE';"
+            "showSuggestions(['HELLO', 'HELL'], 'HELLO');"
+        )
+        shot = keep_screenshot(browser, tmp_path / "page-phone.png")
+        overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        hints = browser.execute_script(
+            "return [...document.querySelectorAll('kbd')].filter((k) => getComputedStyle(k).display !== 'none').length"
+        )
+        split_words = browser.execute_script(  # words whose letters lie on more than one line
+            "const node = document.getElementById('text').firstChild, split = []; let at = 0;"
+            "for (const word of node.textContent.split(' ')) {"
+            "  const r = document.createRange(); r.setStart(node, at); r.setEnd(node, at + word.length);"
+            "  if (new Set([...r.getClientRects()].map((b) => Math.round(b.top))).size > 1) split.push(word);"
+            "  at += word.length + 1; }"
+            "return split"
+        )
+        height = browser.execute_script("return document.getElementById('text').getBoundingClientRect().height")
+        knows = browser.find_element("id", "knows").text
+    finally:
+        browser.quit()
+    assert overflow <= 0, f"the page is {overflow} px wider than the phone; screenshot {shot}"
+    assert hints == 0, f"{hints} key hints shown on a touch screen; screenshot {shot}"
+    assert split_words == [] and height > 60, f"{split_words} broken across lines; screenshot {shot}"
+    assert knows.startswith("This model knows A B C D E F G H I")

@@ -88,9 +88,12 @@ function connect() {
     const wait = RETRY_S[Math.min(retries++, RETRY_S.length - 1)];
     const why = e.code === 1013
       ? "The server is busy: every seat is taken."
-      : e.code === 1012 ? "The server is restarting." : "The connection to the server was lost.";
+      : e.code === 1012 ? "The server stopped (it may be restarting)." : "The connection to the server was lost.";
     showProblem(`${why} Trying again in ${wait} s; your text is kept.`, { label: "try now", run: reconnect });
     setStatus("disconnected");
+    letterBox.textContent = "";  // nothing is being read now: no stale letter or hand over the video
+    overlay.getContext("2d").clearRect(0, 0, overlay.width, overlay.height);
+    last = null;
     clearTimeout(retryTimer);
     retryTimer = setTimeout(connect, wait * 1000);
   };
