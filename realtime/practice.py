@@ -1,6 +1,6 @@
 """Practice mode: the learner is shown a word, signs it, and sees each letter marked right or missed.
 
-A letter signed wrong marks its place missed and shows what the expected handshape looks like; the learner
+A letter signed wrong marks its place missed and says what to change (``core.letters.difference``); the learner
 signs it again until it is right, and the score counts the letters right the first time. A J that takes back
 the I it began as takes back that I's mark too. As in the transcript, the same letter committed again needs a
 bounce to count twice (the LL of HELLO); a letter held still counts once.
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from core.errors import UsageError
-from core.letters import HANDSHAPES
+from core.letters import difference
 
 if TYPE_CHECKING:
     from realtime.pipeline import FrameResult
@@ -83,7 +83,7 @@ class Practice:
         s.last = letter
         if letter != expected:
             marks[s.position] = MISSED
-            s.hint = f"{expected}: {HANDSHAPES[expected]}"
+            s.hint = difference(expected, letter)
             return
         if marks[s.position] == PENDING:
             marks[s.position] = RIGHT

@@ -13,6 +13,10 @@ from collections import defaultdict
 from core.letters import CONFUSABLE_GROUPS
 
 HALF = 0.5
+# Frequent words a learner's page should not hand out to practise.
+NOT_FOR_PRACTICE = frozenset(
+    {"SEX", "SEXY", "FUCK", "SHIT", "DAMN", "HELL", "ASS", "DICK", "PORN", "GAY", "KILL", "DEAD"}
+)
 _GROUP = {letter: i for i, group in enumerate(CONFUSABLE_GROUPS) for letter in group}
 
 
@@ -58,6 +62,11 @@ class Dictionary:
         from wordfreq import top_n_list
 
         return cls(top_n_list("en", size), letters)
+
+    def common(self, lengths: range, within: int) -> list[str]:
+        """The words of ``lengths`` letters among the ``within`` most frequent, most frequent first (practice)."""
+        found = [(rank, w) for n in lengths for rank, w in self._by_length.get(n, ()) if rank < within]
+        return [w for _, w in sorted(found) if w not in NOT_FOR_PRACTICE]
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._by_length.values())

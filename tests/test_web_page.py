@@ -183,3 +183,39 @@ def test_the_page_on_a_phone_keeps_everything_on_screen_and_shows_no_key_hints(s
     assert hints == 0, f"{hints} key hints shown on a touch screen; screenshot {shot}"
     assert split_words == [] and height > 60, f"{split_words} broken across lines; screenshot {shot}"
     assert knows.startswith("This model knows A B C D E F G H I")
+
+
+@pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")
+def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_chart_draws_every_letter(
+    served, b_camera, tmp_path
+):
+    """The camera signs B (its clip loops, so B comes again): practising "B A", B is marked right and the A
+    that B came in place of is marked missed, with a hint; the scores stay in the browser."""
+    from selenium.webdriver.common.by import By
+
+    browser = open_page(served.url, b_camera, (800, 1100))
+    try:
+        browser.execute_script("localStorage.clear()")
+        browser.find_element(By.CSS_SELECTOR, '[data-mode="practice"]').click()
+        browser.find_element(By.ID, "level").send_keys("my own words")
+        browser.find_element(By.ID, "my-words").send_keys("b a")
+        browser.find_element(By.ID, "practice-start").click()
+        hint = wait_for(browser, "return document.getElementById('practice-hint').textContent", 120)
+        marks = browser.execute_script("return run.marks")
+        score = browser.find_element(By.ID, "practice-score").text
+        stats = browser.execute_script("return JSON.parse(localStorage.getItem('asl-practice'))")
+        keep_screenshot(browser, tmp_path / "page-practice.png")
+        browser.find_element(By.CSS_SELECTOR, '[data-mode="chart"]').click()
+        cards = wait_for(browser, "return document.querySelectorAll('#chart-grid .card').length", 10)
+        inked = browser.execute_script(  # every card's drawing has something drawn on it
+            "return [...document.querySelectorAll('#chart-grid canvas')].filter((c) =>"
+            "  c.getContext('2d').getImageData(0, 0, c.width, c.height).data.some((v, i) => i % 4 === 3 && v > 0)"
+            ").length"
+        )
+        keep_screenshot(browser, tmp_path / "page-chart.png")
+    finally:
+        browser.quit()
+    assert marks == [["right"], ["missed"]], marks
+    assert hint.startswith("it looked like B: flat hand")  # A's own handshape is shown beside it
+    assert score.startswith("B 1/1") and stats["letters"]["B"] == {"tries": 1, "first": 1}
+    assert cards == inked == 11  # the A-I model: A to I, and J and Z by movement

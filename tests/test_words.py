@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from core.errors import UsageError
+from core.letters import DIFFERENCES, HANDSHAPES, difference
 from realtime.capture import Frame
 from realtime.pipeline import FrameResult
 from realtime.practice import MISSED, PENDING, RIGHT, Practice, practice_words
@@ -174,13 +175,19 @@ def result(events=(), words=(), t=0.0, index=0):
     return r
 
 
+def test_a_hint_names_what_to_change_between_confusable_letters_and_both_shapes_otherwise():
+    assert "thumb tip sits between the index and middle" in difference("K", "V")
+    assert difference("B", "L") == f"B: {HANDSHAPES['B']} (it looked like L: {HANDSHAPES['L']})"
+    assert all(a != b and a in HANDSHAPES and b in HANDSHAPES for a, b in DIFFERENCES)
+
+
 def test_practice_marks_each_letter_and_hints_the_missed_handshape():
     practice = Practice(["BAD", "EE"])
     for letter in "BE":
         practice.write(result([commit(letter)]))
     state = practice.state
     assert state.marks[0] == [RIGHT, MISSED, PENDING] and practice.expected == "A"
-    assert state.hint.startswith("A: fist")
+    assert state.hint.startswith("A: a closed fist with the thumb up")  # what tells A from the E it looked like
     for letter in "AD":
         practice.write(result([commit(letter)]))
     assert practice.state.word == 1 and practice.state.marks[0] == [RIGHT, MISSED, RIGHT]

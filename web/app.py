@@ -13,6 +13,7 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import random
 import tempfile
 import threading
 import time
@@ -32,6 +33,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from core.errors import AslError
 from core.images import ImageError, decode_image
+from core.landmarks import CONNECTIONS, FINGERS
+from core.letters import DIFFERENCES, HANDSHAPES
 from model.classifier import LetterClassifier, Prediction
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, VideoTooLarge, video_container
@@ -44,6 +47,9 @@ from realtime.words import WORD_GAP_S, Transcript
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+SHAPES = STATIC / "handshapes.json"  # each letter's hand drawing (python -m train.handshapes)
+# Practice levels: word lengths, and how many of the most frequent words they are drawn from.
+LEVELS = {"letters": (range(1, 2), 0), "short": (range(3, 5), 3000), "long": (range(5, 8), 8000)}
 TOP_PROBS = 5  # classes sent with each live frame
 
 
@@ -261,7 +267,9 @@ def create_app(
     ``app.state.stop()`` tells running replays to end (the server is stopping); ``app.state.close()`` frees the
     photo hand finder once the server has stopped."""
     letters = committable_letters(classifier)
-    dictionary = Dictionary.english(letters) if options.suggestions else None
+    words = Dictionary.english(letters)
+    dictionary = words if options.suggestions else None
+    shapes = json.loads(SHAPES.read_text()) if SHAPES.is_file() else {}
     decoder = WordDecoder.english(letters) if options.autocorrect else None
     seats, replays, photos = Seats(limits.sessions), Seats(limits.replays), Seats(limits.photos)
     finder, finder_lock = PhotoHandFinder(), threading.Lock()  # a MediaPipe graph serves one photo at a time
@@ -305,6 +313,31 @@ def create_app(
             "sessions": seats.used,
             "max_sessions": seats.n,
         }
+
+    @app.get("/api/letters")
+    def letter_chart() -> dict[str, Any]:
+        """Every letter the model knows: its handshape in words; ``shapes``, a drawing of it (MediaPipe's 21
+        landmarks of a right hand, palm to the camera, wrist at 0, one hand size long; J and Z are drawn at the
+        start of their movement); ``differences``, what tells a letter from one it is mistaken for (key: the
+        letter meant, then the one read)."""
+        return {
+            "letters": letters,
+            "handshapes": {c: HANDSHAPES[c] for c in letters},
+            "shapes": {c: shapes[c] for c in letters if c in shapes},
+            "differences": {a + b: text for (a, b), text in DIFFERENCES.items() if a in letters and b in letters},
+            "bones": CONNECTIONS,
+            "fingers": FINGERS,
+        }
+
+    @app.get("/api/practice")
+    def practice_words(level: str = "short", n: int = 5) -> dict[str, Any]:
+        """``n`` (1-20) words to practise at ``level``: ``letters`` (single letters), ``short`` (3-4 letters)
+        or ``long`` (5-7), drawn at random from the most frequent English words the model can spell."""
+        if level not in LEVELS or not 1 <= n <= 20:
+            raise ApiError(422, f"level is one of {', '.join(LEVELS)} and n is 1 to 20")
+        lengths, within = LEVELS[level]
+        pool = list(letters) if level == "letters" else words.common(lengths, within)
+        return {"level": level, "words": random.sample(pool, min(n, len(pool)))}
 
     @app.post("/api/predict")
     async def predict(image: Annotated[UploadFile, File(description="a photo of one hand signing a letter")]) -> dict:

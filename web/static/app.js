@@ -108,6 +108,7 @@ function connect() {
       answer.roundTripMs = now - sentAt;
       last = answer;
       show(answer);
+      document.dispatchEvent(new CustomEvent("answer", { detail: answer }));  // practice follows the commits
     }
     if (!answer.error || answer.error !== "busy") requestAnimationFrame(sendFrame);
   };

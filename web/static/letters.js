@@ -1,0 +1,218 @@
+// The learner's side of the page: the letter chart (every letter the model knows, drawn from a typical hand) and
+// practice (a word at a time, each letter marked as it is committed, a hint naming what to change after a miss,
+// and scores per word and per letter kept in this browser). Follows the live answers app.js dispatches.
+"use strict";
+
+const FINGER_COLOURS = ["#ff5a5a", "#ff9f40", "#ffdc00", "#50dc50", "#4aa8ff"];  // thumb to little finger
+const STATS = "asl-practice";  // localStorage key of the scores
+
+let chart = null;  // /api/letters: letters, handshapes, shapes, differences, bones, fingers
+const run = { words: [], word: 0, pos: 0, marks: [], last: null, before: null, hint: "", scores: [] };
+
+async function loadChart() {
+  if (chart) return chart;
+  chart = await (await fetch("/api/letters")).json();
+  return chart;
+}
+
+function mirrored() { return document.getElementById("mirror").checked; }
+
+function drawShape(canvas, letter) {
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  const points = chart && chart.shapes[letter];
+  if (!points) return;
+  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const pad = 12, scale = Math.min((canvas.width - 2 * pad) / (x1 - x0 || 1), (canvas.height - 2 * pad) / (y1 - y0 || 1));
+  const ox = (canvas.width - (x1 - x0) * scale) / 2, oy = (canvas.height - (y1 - y0) * scale) / 2;
+  const flip = mirrored();
+  const px = (p) => { const x = ox + (p[0] - x0) * scale; return flip ? canvas.width - x : x; };
+  const py = (p) => oy + (p[1] - y0) * scale;
+  const fingerOf = (i) => chart.fingers.findIndex((f) => f.includes(i));
+  // far bones first, so the nearer fingers (z toward the camera is negative) are drawn over them
+  const bones = [...chart.bones].sort((a, b) => (points[b[0]][2] + points[b[1]][2]) - (points[a[0]][2] + points[a[1]][2]));
+  ctx.lineCap = "round";
+  for (const [a, b] of bones) {
+    const finger = fingerOf(b) >= 0 && fingerOf(a) === fingerOf(b) || a === 0 && fingerOf(b) === 0 ? fingerOf(b) : -1;
+    ctx.strokeStyle = finger >= 0 ? FINGER_COLOURS[finger] : "#777";
+    ctx.lineWidth = finger >= 0 ? 5 : 3;
+    ctx.beginPath(); ctx.moveTo(px(points[a]), py(points[a])); ctx.lineTo(px(points[b]), py(points[b])); ctx.stroke();
+  }
+  ctx.fillStyle = "#eee";
+  for (const p of points) { ctx.beginPath(); ctx.arc(px(p), py(p), 2.5, 0, 2 * Math.PI); ctx.fill(); }
+  if (letter === "J" || letter === "Z") {  // their movement, as the fingertip draws it, kept inside the picture
+    const tip = points[letter === "J" ? 20 : 8], side = flip ? -1 : 1, s = 0.22 * canvas.width;
+    const clampX = (x) => Math.min(canvas.width - 6, Math.max(6, x)), clampY = (y) => Math.min(canvas.height - 6, Math.max(6, y));
+    const [tx, ty] = [clampX(px(tip)), clampY(py(tip))];
+    const path = letter === "Z"
+      ? [[tx - side * s / 2, ty], [tx + side * s / 2, ty], [tx - side * s / 2, ty + 0.6 * s], [tx + side * s / 2, ty + 0.6 * s]]
+      : [[tx, ty], [tx, ty + 0.7 * s], [tx - side * 0.35 * s, ty + s], [tx - side * 0.7 * s, ty + 0.75 * s]];
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 2; ctx.setLineDash([5, 4]);
+    ctx.beginPath();
+    path.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, clampX(x), clampY(y)));
+    ctx.stroke(); ctx.setLineDash([]);
+  }
+}
+
+async function showChart() {
+  await loadChart();
+  const grid = document.getElementById("chart-grid");
+  grid.replaceChildren();
+  for (const letter of chart.letters) {
+    const card = document.createElement("div");
+    card.className = "card";
+    const canvas = Object.assign(document.createElement("canvas"), { width: 150, height: 170 });
+    drawShape(canvas, letter);
+    const name = Object.assign(document.createElement("b"), { textContent: letter });
+    card.append(canvas, name, chart.handshapes[letter]);
+    grid.append(card);
+  }
+}
+
+// --- practice --------------------------------------------------------------------------------------------------
+
+function loadStats() {
+  try { return JSON.parse(localStorage.getItem(STATS)) || { letters: {}, words: 0 }; }
+  catch (err) { return { letters: {}, words: 0 }; }
+}
+
+function record(letter, firstTime) {
+  const stats = loadStats();
+  const s = stats.letters[letter] || { tries: 0, first: 0 };
+  s.tries += 1; s.first += firstTime ? 1 : 0;
+  stats.letters[letter] = s;
+  localStorage.setItem(STATS, JSON.stringify(stats));
+}
+
+function recordWord() {
+  const stats = loadStats();
+  stats.words += 1;
+  localStorage.setItem(STATS, JSON.stringify(stats));
+}
+
+function showStats() {
+  const stats = loadStats(), box = document.getElementById("letter-stats");
+  box.replaceChildren();
+  const letters = Object.keys(stats.letters).sort();
+  if (!letters.length) return;
+  box.append(`your letters (right first time), ${stats.words} word(s) done:`);
+  for (const letter of letters) {
+    const s = stats.letters[letter];
+    box.append(Object.assign(document.createElement("span"), { textContent: `${letter} ${s.first}/${s.tries}` }));
+  }
+}
+
+async function startPractice() {
+  await loadChart();
+  const level = document.getElementById("level").value;
+  let words;
+  if (level === "mine") {
+    words = document.getElementById("my-words").value.toUpperCase().split(/[^A-Z]+/).filter(Boolean);
+    const unknown = [...new Set(words.join(""))].filter((c) => !chart.letters.includes(c));
+    if (!words.length || unknown.length) {
+      document.getElementById("practice-hint").textContent = words.length
+        ? `this model does not know ${unknown.join(" ")}: choose other words`
+        : "type a word or two first";
+      document.getElementById("practice-run").hidden = false;
+      return;
+    }
+  } else {
+    words = (await (await fetch(`/api/practice?level=${level}&n=5`)).json()).words;
+  }
+  Object.assign(run, { words, word: 0, pos: 0, marks: words.map((w) => Array(w.length).fill("pending")),
+    last: null, before: null, hint: "", scores: [] });
+  document.getElementById("practice-run").hidden = false;
+  showPractice();
+}
+
+function expected() { return run.word < run.words.length ? run.words[run.word][run.pos] : null; }
+
+function snapshot() { return JSON.parse(JSON.stringify({ ...run, before: null })); }
+
+function onCommit(commit) {
+  if (expected() === null || !commit.letter) return;
+  if (commit.replaces && run.before) Object.assign(run, run.before);  // a J takes back the I it began as
+  else if (commit.letter === run.last && !commit.repeat) return;  // found again, not signed twice
+  run.before = snapshot();
+  count(commit.letter);
+}
+
+function count(letter) {
+  const want = expected(), marks = run.marks[run.word];
+  run.last = letter;
+  if (letter !== want) {
+    marks[run.pos] = "missed";
+    run.hint = chart.differences[want + letter] || `it looked like ${letter}: ${chart.handshapes[letter]}`;
+    return;
+  }
+  record(want, marks[run.pos] === "pending");
+  if (marks[run.pos] === "pending") marks[run.pos] = "right";
+  run.hint = "";
+  advance();
+}
+
+function advance() {
+  run.pos += 1;
+  if (run.pos === run.words[run.word].length) {
+    const marks = run.marks[run.word];
+    run.scores.push(`${run.words[run.word]} ${marks.filter((m) => m === "right").length}/${marks.length}`);
+    recordWord();
+    run.word += 1; run.pos = 0; run.last = null; run.before = null;
+  }
+}
+
+function skip() {
+  if (expected() === null) return;
+  run.marks[run.word][run.pos] = "missed";
+  record(expected(), false);
+  run.hint = "";
+  advance();
+  showPractice();
+}
+
+function showPractice() {
+  const wordBox = document.getElementById("target-word");
+  wordBox.replaceChildren();
+  const done = expected() === null;
+  const word = done ? run.words[run.words.length - 1] || "" : run.words[run.word];
+  const marks = done ? run.marks[run.marks.length - 1] || [] : run.marks[run.word];
+  [...word].forEach((c, i) => {
+    const span = Object.assign(document.createElement("span"), { textContent: c });
+    span.className = !done && i === run.pos ? "next" : marks[i];
+    wordBox.append(span);
+  });
+  const letter = expected();
+  document.getElementById("target-letter").textContent = letter || "done";
+  document.getElementById("target-text").textContent = letter ? chart.handshapes[letter] :
+    "Every word is done: start again for more.";
+  document.getElementById("practice-hint").textContent = run.hint;
+  drawShape(document.getElementById("target-shape"), letter);
+  const right = run.marks.flat().filter((m) => m === "right").length, total = run.marks.flat().length;
+  document.getElementById("practice-score").textContent = (run.scores.length ? run.scores.join(", ") + "; " : "") +
+    `${right} of ${total} letters right first time`;
+  showStats();
+}
+
+function setMode(mode) {
+  for (const button of document.querySelectorAll("#modes button")) button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+  document.getElementById("practice").hidden = mode !== "practice";
+  document.getElementById("chart").hidden = mode !== "chart";
+  if (mode === "chart") showChart();
+  if (mode === "practice") showStats();
+}
+
+document.addEventListener("answer", (e) => {
+  if (document.getElementById("practice").hidden || !run.words.length) return;
+  const commits = e.detail.commits;
+  commits.forEach(onCommit);
+  if (commits.length) showPractice();
+});
+for (const button of document.querySelectorAll("#modes button")) button.onclick = () => setMode(button.dataset.mode);
+document.getElementById("level").onchange = (e) => { document.getElementById("my-words").hidden = e.target.value !== "mine"; };
+document.getElementById("practice-start").onclick = startPractice;
+document.getElementById("practice-skip").onclick = skip;
+document.getElementById("mirror").addEventListener("change", () => {
+  if (!document.getElementById("chart").hidden) showChart();
+  if (run.words.length) drawShape(document.getElementById("target-shape"), expected());
+});
