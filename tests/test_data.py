@@ -69,3 +69,14 @@ def test_real_dataset_layout(aps360):
     assert len(samples) == 2026
     assert len({s.signer for s in samples}) == 76
     assert {s.letter for s in samples} == set("ABCDEFGHI")
+
+
+def test_a_typical_handshape_is_a_real_hand_in_one_frame():
+    from train.handshapes import normalized, typical
+
+    rng = np.random.default_rng(0)
+    hand = rng.normal(size=(21, 3)).astype(np.float32) * 50 + 200
+    pts = normalized(hand)
+    assert np.allclose(pts[0], 0) and np.isclose(np.linalg.norm(pts[9, :2]), 1)
+    hands = [pts, pts + 0.01, pts + 1.0]
+    assert typical(hands) is not None and np.array_equal(typical(hands), hands[1])  # the one nearest the median

@@ -492,3 +492,18 @@ def test_a_new_session_takes_back_the_text_a_page_kept(client):
         ws.send_text(json.dumps({"action": "restore", "text": "<script>"}))
         ws.send_bytes(frame)
         assert ws.receive_json()["text"] == "HELLO WRLD"
+
+
+def test_the_letter_chart_draws_and_describes_every_letter_the_model_knows(client):
+    chart = client.get("/api/letters").json()
+    assert chart["letters"] == "ABCDEFGHIJZ" and set(chart["handshapes"]) == set(chart["shapes"]) == set("ABCDEFGHIJZ")
+    assert all(len(points) == 21 and points[0] == [0, 0, 0] for points in chart["shapes"].values())
+    assert "GH" in chart["differences"] and "KV" not in chart["differences"]  # only pairs of letters it knows
+
+
+@pytest.mark.parametrize("level, lengths", [("letters", {1}), ("short", {3, 4}), ("long", {5, 6, 7})])
+def test_practice_words_are_frequent_words_the_model_can_spell(client, level, lengths):
+    words = client.get("/api/practice", params={"level": level, "n": 8}).json()["words"]
+    assert len(words) == 8 and len(set(words)) == 8
+    assert all(len(w) in lengths and set(w) <= set("ABCDEFGHIJZ") for w in words)
+    assert client.get("/api/practice", params={"level": "hard"}).status_code == 422
