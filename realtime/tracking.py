@@ -124,6 +124,9 @@ class BoxSmoother:
         return self._box
 
 
+MIN_FRAMES = 2  # earlier frames a movement is always measured against, however slow the frame rate
+
+
 class HandMotion:
     """How far the hand has travelled within the last ``span_s`` seconds, in hand sizes (``core.landmarks``):
     the largest distance from its palm now to where its palm was at any frame of the span.
@@ -131,8 +134,10 @@ class HandMotion:
     The palm (wrist and knuckles) moves with the hand, not with the fingers, so a change of handshape is no
     movement. Over a span rather than between two frames, because a held hand's tremor, a pixel or two each
     frame back and forth, is a large speed between frames on a small hand yet covers nothing; a bounce or a
-    move to the next letter covers its distance within the span whatever the frame rate. A hand just found has
-    moved 0."""
+    move to the next letter covers its distance within the span. At a low frame rate (a browser page sends about
+    13 frames a second) a span of 0.15 s holds one earlier frame only, and a slide spread over two frame
+    intervals was never seen whole: the last :data:`MIN_FRAMES` earlier frames always count. A hand just found
+    has moved 0."""
 
     def __init__(self, span_s: float) -> None:
         self.span_s = span_s
@@ -143,7 +148,9 @@ class HandMotion:
             self._palms.clear()
             return 0.0
         palm = landmarks[list(PALM), :2].mean(axis=0)
-        while self._palms and (self._palms[0][0] < t - self.span_s or self._palms[0][0] > t):
+        while self._palms and self._palms[-1][0] > t:  # time went back (a new source): start afresh
+            self._palms.clear()
+        while len(self._palms) > MIN_FRAMES and self._palms[0][0] < t - self.span_s:
             self._palms.popleft()
         moved = max((float(np.linalg.norm(palm - p)) for _, p in self._palms), default=0.0)
         self._palms.append((t, palm))

@@ -113,6 +113,17 @@ def test_hand_motion_counts_a_slide_but_not_tremor():
     assert motion.update(None, 3.0) == 0.0 and motion.update(palm_hand(100, 0), 3.1) == 0.0  # a hand just found
 
 
+def test_a_slide_over_two_frames_is_seen_whole_at_a_pages_frame_rate():
+    """At 13 frames a second a span of 0.15 s held one earlier frame: a slide of 0.45 hand sizes over two frame
+    intervals read as two moves of 0.22, under the 0.3 that makes a double letter (HELLO's LL half the time)."""
+    motion, step = HandMotion(0.15), 1 / 13
+    for k in range(5):
+        motion.update(palm_hand(0, 0), k * step)
+    halfway = motion.update(palm_hand(9, 0), 5 * step)
+    done = motion.update(palm_hand(18, 0), 6 * step)  # 18 pixels on a 40-pixel hand
+    assert halfway < 0.3 <= done
+
+
 def test_a_double_letter_signed_with_a_bounce_is_kept(decoder):
     assert decoder.decode(sure("BEE")).word == "BEE"  # not the far more frequent BE
 
