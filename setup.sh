@@ -34,8 +34,9 @@ if [ $dev = 1 ]; then req=requirements-dev.txt; else req=requirements.txt; fi
 "${pip[@]}" --no-deps -e .  # the `asl` command; the pins above are the dependencies
 
 # System packages through apt where there is one: espeak-ng for --speak; for --dev also Xvfb and xdotool (the
-# real-window test) and chromium with its driver (the page's real-browser test). Without apt, or without the rights, setup says what is missing and goes on: --speak then
-# says how to get espeak-ng, and the window tests skip.
+# real-window test), chromium with its driver (the page's real-browser test) and nginx (the several-servers
+# check; installed, not started). Without apt, or without the rights, setup says what is missing and goes on:
+# --speak then says how to get espeak-ng, and the tests that need the others skip.
 missing=()
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 if [ $dev = 1 ]; then
@@ -43,6 +44,7 @@ if [ $dev = 1 ]; then
   command -v xdotool >/dev/null 2>&1 || missing+=(xdotool)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 fi
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" != 0 ] && sudo="sudo"

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import json
 import re
+import shutil
 import signal
 import socket
 import struct
@@ -507,3 +508,20 @@ def test_practice_words_are_frequent_words_the_model_can_spell(client, level, le
     assert len(words) == 8 and len(set(words)) == 8
     assert all(len(w) in lengths and set(w) <= set("ABCDEFGHIJZ") for w in words)
     assert client.get("/api/practice", params={"level": "hard"}).status_code == 422
+
+
+@pytest.mark.mediapipe
+@pytest.mark.skipif(
+    not (shutil.which("nginx") or Path("/usr/sbin/nginx").exists()), reason="needs nginx (bash setup.sh --dev)"
+)
+def test_two_servers_behind_nginx_keep_each_page_and_tell_a_stopped_servers_pages_to_reconnect():
+    proc = subprocess.run(
+        [sys.executable, "-m", "web.cluster", "--model", "a-i", "--pages", "6"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 0 and report["passed"], report
+    assert report["close_codes"] and set(report["close_codes"]) <= {1001, 1012}  # going away / restarting

@@ -13,7 +13,9 @@ import contextlib
 import importlib.metadata
 import json
 import logging
+import os
 import random
+import socket
 import tempfile
 import threading
 import time
@@ -274,6 +276,7 @@ def create_app(
     seats, replays, photos = Seats(limits.sessions), Seats(limits.replays), Seats(limits.photos)
     finder, finder_lock = PhotoHandFinder(), threading.Lock()  # a MediaPipe graph serves one photo at a time
     stopping = threading.Event()
+    server_id = f"{socket.gethostname()}:{os.getpid()}"  # which process answers, behind a load balancer
 
     def pipeline() -> Pipeline:
         words = Transcript(
@@ -308,6 +311,7 @@ def create_app(
     def health() -> dict[str, Any]:
         return {
             "status": "ok",
+            "server": server_id,
             "classes": list(classifier.classes),
             "letters": letters,
             "sessions": seats.used,
@@ -429,7 +433,7 @@ def create_app(
 
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
-        await ws.accept()
+        await ws.accept(headers=[(b"x-asl-server", server_id.encode())])
         if not seats.take():
             await ws.send_json({"error": "busy", "message": f"the server is busy ({seats.n} live sessions): try later"})
             await ws.close(code=1013)
