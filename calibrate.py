@@ -30,7 +30,7 @@ from train.label import Recording, labeled_hands
 from train.labels import read_labels
 
 if TYPE_CHECKING:
-    from train.calibration import Shot
+    from model.calibration import Shot
 # torch loads inside the functions that need it: a Ctrl-C while it loads is one line, like any other.
 
 log = logging.getLogger("calibrate")
@@ -40,7 +40,7 @@ MIN_MOVING_FRAMES = 5
 
 
 def shots_from_images(folder: Path) -> list[Shot]:
-    from train.calibration import Shot
+    from model.calibration import Shot
     from train.features import detect_hands, read_image
 
     samples = discover(folder)
@@ -54,7 +54,7 @@ def shots_from_images(folder: Path) -> list[Shot]:
 def shots_from_recording(video: Path, labels: str, per_letter: int) -> tuple[list[Shot], dict[str, list[np.ndarray]]]:
     """``per_letter`` frames spread evenly over each still letter's labeled frames that have a hand, and the path
     drawn in each range labeled J or Z (one example a range)."""
-    from train.calibration import Shot
+    from model.calibration import Shot
 
     ranges = read_labels(labels)
     rec = Recording(video)
@@ -133,7 +133,7 @@ def guided_capture(
     countdown_s: float = 3.0,
     gap_s: float = 0.25,
 ) -> list[Shot]:
-    from train.calibration import Shot
+    from model.calibration import Shot
 
     shots: list[Shot] = []
     for letter in letters:
@@ -190,8 +190,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.calibration import CalibrationSettings, calibrate
     from model.checkpoint import load_checkpoint, save_checkpoint
-    from train.calibration import CalibrationSettings, calibrate
 
     check_output(args.out, "--out", replaced=True)
     base = load_checkpoint(args.model)

@@ -9,10 +9,10 @@ import pytest
 
 import calibrate
 from model import default_backbone_weights
+from model.calibration import CalibrationError, Shot, check_shots
 from model.checkpoint import load_checkpoint
 from train import __main__ as train_cli
 from train import evaluate
-from train.calibration import CalibrationError, Shot, check_shots
 
 
 def signer_folder(aps360: Path, dest: Path, signer: str, takes: set[str]) -> Path:

@@ -4,10 +4,10 @@ import pytest
 
 from core.crop import Box, crop_hand, crop_square, hand_box
 from core.landmarks import is_left_hand
+from model.augment import Augment
 from model.preprocess import Preprocess
 from realtime.tracking import BoxSmoother
 from tests.synthetic import hand_landmarks
-from train.augment import Augment
 
 
 def square_landmarks(x0, y0, x1, y1):

@@ -195,10 +195,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from model.augment import Augment
     from model.device import pick_device
     from model.network import alexnet_features
     from model.preprocess import Preprocess
-    from train.augment import Augment
     from train.data import dataset_name
     from train.experiment import (
         ExpertPlan,

@@ -21,10 +21,10 @@ import torch
 from core.cli import number, setup_logging
 from core.errors import cli_main
 from model import SHIPPED_CHECKPOINT, default_backbone_weights, model_path
+from model.augment import Augment
+from model.calibration import CalibrationSettings, Shot, calibrate
 from model.checkpoint import Checkpoint, load_checkpoint
 from model.network import HeadConfig, LetterNet, alexnet_features
-from train.augment import Augment
-from train.calibration import CalibrationSettings, Shot, calibrate
 from train.data import DatasetError
 from train.experiment import ExpertPlan, fit_letters, load_samples, make_split
 from train.features import FeatureSet, compute_folder_features, detect_hands, read_image

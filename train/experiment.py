@@ -16,10 +16,10 @@ import torch
 
 from core.files import atomic_write
 from core.letters import NO_LETTER
+from model.augment import Augment
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import HeadConfig, LetterHead, LetterNet, with_expert
 from model.preprocess import Preprocess
-from train.augment import Augment
 from train.data import DatasetError, Sample, dataset_name, discover
 from train.features import FeatureSet, compute_folder_features
 from train.fit import FitConfig, Split, fit_head, predict_logits

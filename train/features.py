@@ -26,9 +26,9 @@ import torch
 from tqdm import tqdm
 
 from core.files import atomic_write, remove_stale_temps
-from model.preprocess import ModelInput, Preprocess
+from model.augment import Augment, embed, views_of
+from model.preprocess import Preprocess
 from realtime.photos import PhotoHandFinder
-from train.augment import Augment
 from train.data import DatasetError, Sample
 
 log = logging.getLogger(__name__)
@@ -171,25 +171,6 @@ def _find_hands(finder: PhotoHandFinder, paths: list[Path]) -> list[list | None]
     """Landmarks of the hand in each photo as cache entries (rounded lists), or None."""
     hands = [finder.find(read_image(p)) for p in paths]
     return [None if h is None else h.landmarks.round(2).tolist() for h in hands]
-
-
-def views_of(
-    image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int, seed: list[int]
-) -> list[ModelInput]:
-    """The clean model input of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
-    inputs = [preprocess.prepare(image, landmarks)]
-    inputs += [augment(preprocess, image, landmarks, np.random.default_rng([*seed, v])) for v in range(1, views)]
-    return inputs
-
-
-@torch.inference_mode()
-def embed(
-    backbone: torch.nn.Module, preprocess: Preprocess, inputs: list[ModelInput]
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Backbone features (float16) and landmark features of a batch of model inputs."""
-    device = next(backbone.parameters()).device
-    images, landmarks = preprocess.tensors(inputs)
-    return backbone(images.to(device)).cpu().half(), landmarks
 
 
 def backbone_digest(backbone: torch.nn.Module) -> str:

@@ -19,10 +19,9 @@ import torch
 from torch import nn
 
 from core.errors import AslError
+from model.augment import Augment, embed, views_of
 from model.checkpoint import Checkpoint
 from model.network import LetterHead
-from train.augment import Augment
-from train.features import embed, views_of
 
 log = logging.getLogger(__name__)
 MIN_SHOTS = 2  # per letter

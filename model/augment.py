@@ -1,4 +1,5 @@
-"""Training-time variation that imitates webcam conditions, applied through the one model-input path."""
+"""Training-time variation that imitates webcam conditions, applied through the one model-input path; the views
+of a hand that training and calibration learn from, and their backbone features."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from dataclasses import asdict, dataclass
 
 import cv2
 import numpy as np
+import torch
 
 from core.crop import Box, hand_box
 from model.preprocess import ModelInput, Preprocess
@@ -65,3 +67,22 @@ class Augment:
         x = x * rng.uniform(*self.contrast) + rng.uniform(-self.brightness, self.brightness)
         x = x * (1 + rng.uniform(-self.colour, self.colour, 3)).astype(np.float32)
         return np.clip(x, 0, 255).astype(np.uint8)
+
+
+def views_of(
+    image: np.ndarray, landmarks: np.ndarray, preprocess: Preprocess, augment: Augment, views: int, seed: list[int]
+) -> list[ModelInput]:
+    """The clean model input of a hand, then ``views - 1`` augmented ones (deterministic for a given seed)."""
+    inputs = [preprocess.prepare(image, landmarks)]
+    inputs += [augment(preprocess, image, landmarks, np.random.default_rng([*seed, v])) for v in range(1, views)]
+    return inputs
+
+
+@torch.inference_mode()
+def embed(
+    backbone: torch.nn.Module, preprocess: Preprocess, inputs: list[ModelInput]
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Backbone features (float16) and landmark features of a batch of model inputs."""
+    device = next(backbone.parameters()).device
+    images, landmarks = preprocess.tensors(inputs)
+    return backbone(images.to(device)).cpu().half(), landmarks
