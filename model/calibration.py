@@ -94,7 +94,7 @@ def calibrate(
         views = views_of(shot.image, shot.landmarks, base.preprocess, augment, settings.views, [settings.seed, i])
         inputs += views
         labels += [base.classes.index(shot.label)] * len(views)
-    backbone = base.net.backbone.cpu()
+    backbone = base.net.backbone  # where it is: a server's shared model stays on its device
     feats, lms = zip(*(embed(backbone, base.preprocess, inputs[i : i + 64]) for i in range(0, len(inputs), 64)))
     x, lm, y = torch.cat(feats).float(), torch.cat(lms), torch.tensor(labels)
     head = fine_tune(base.net.head, x, lm, y, settings)

@@ -6,6 +6,7 @@ the held-out scores of the shipped model are the same either way (README)."""
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +37,19 @@ class Checkpoint:
 
 def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
     """Write atomically (temp file, then rename), so an interrupted save never leaves a broken checkpoint."""
-    payload = {
+    payload = _payload(ckpt)
+    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
+
+
+def checkpoint_bytes(ckpt: Checkpoint) -> bytes:
+    """The checkpoint file's bytes, as :func:`save_checkpoint` writes them (a download of a personal model)."""
+    buffer = io.BytesIO()
+    torch.save(_payload(ckpt), buffer)
+    return buffer.getvalue()
+
+
+def _payload(ckpt: Checkpoint) -> dict:
+    return {
         "format": FORMAT,
         "classes": list(ckpt.classes),
         "preprocess": ckpt.preprocess.to_dict(),
@@ -45,7 +58,6 @@ def save_checkpoint(path: Path, ckpt: Checkpoint) -> None:
         "head": _compact(ckpt.net.head.state_dict()),
         "info": ckpt.info,
     }
-    atomic_write(Path(path), lambda tmp: torch.save(payload, tmp))
 
 
 def _compact(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

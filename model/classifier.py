@@ -12,7 +12,7 @@ import torch
 from core.crop import Box
 from core.letters import NO_LETTER
 from model import SHIPPED_CHECKPOINT
-from model.checkpoint import load_checkpoint
+from model.checkpoint import Checkpoint, load_checkpoint
 from model.device import pick_device
 from model.preprocess import ModelInput
 
@@ -52,14 +52,24 @@ class LetterClassifier:
     """
 
     def __init__(
-        self, path: Path = SHIPPED_CHECKPOINT, device: str = "auto", no_letter_offset: float | None = None
+        self,
+        path: Path = SHIPPED_CHECKPOINT,
+        device: str = "auto",
+        no_letter_offset: float | None = None,
+        checkpoint: Checkpoint | None = None,
     ) -> None:
+        """``checkpoint``: one already in memory (a personal model made by the server) instead of ``path``."""
         self.device = pick_device(device)
-        ckpt = load_checkpoint(path, self.device)
+        ckpt = load_checkpoint(path, self.device) if checkpoint is None else checkpoint
+        ckpt.net.to(self.device).eval()
         self.net, self.preprocess, self.info = ckpt.net, ckpt.preprocess, ckpt.info
         self.classes = tuple(ckpt.classes)
         self.photo_offset = self.net.head.config.no_letter_offset
         self.offset = no_letter_offset if NO_LETTER in self.classes else None  # None: the checkpoint's own
+
+    def as_checkpoint(self) -> Checkpoint:
+        """The loaded model as a checkpoint (the base a personal model is calibrated from)."""
+        return Checkpoint(self.net, list(self.classes), self.preprocess, self.info)
 
     @property
     def margin(self) -> float:

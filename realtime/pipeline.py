@@ -99,6 +99,12 @@ class Pipeline:
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
 
+    def use(self, classifier: LetterClassifier) -> None:
+        """Read the next frames with ``classifier`` (a personal model of the same classes), smoothing on."""
+        if classifier.classes != self.classifier.classes:
+            raise ValueError("a model with other classes needs a new pipeline")
+        self.classifier = classifier
+
     def process(self, frame: Frame) -> FrameResult:
         return self.finish(self.track(frame))
 

@@ -525,3 +525,46 @@ def test_two_servers_behind_nginx_keep_each_page_and_tell_a_stopped_servers_page
     report = json.loads(proc.stdout.strip().splitlines()[-1])
     assert proc.returncode == 0 and report["passed"], report
     assert report["close_codes"] and set(report["close_codes"]) <= {1001, 1012}  # going away / restarting
+
+
+@pytest.mark.data
+def test_a_page_calibrates_its_own_model_uses_it_at_once_and_alone_can_download_it(client, signademy, tmp_path):
+    from model.checkpoint import load_checkpoint
+
+    cap = cv2.VideoCapture(str(signademy / "B" / "signademy_B.mp4"))
+    frames = [jpeg(cv2.resize(image, (540, 960))) for image in [cap.read()[1] for _ in range(80)][60:66]]
+    cap.release()
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"action": "calibrate", "letter": "Q", "shots": 3}))
+        ws.send_bytes(frames[0])
+        assert "a letter this model knows" in ws.receive_json()["error"]
+        ws.receive_json()
+        ws.send_text(json.dumps({"action": "calibrate", "letter": "B", "shots": 3}))
+        progress = []
+        for image in frames:
+            time.sleep(0.25)  # shots are taken a fifth of a second apart
+            ws.send_bytes(image)
+            progress.append(ws.receive_json()["calibration"])
+        assert {"letter": "B", "shots": 3, "of": 3} in progress
+        ws.send_bytes(frames[-1])
+        before = ws.receive_json()["hand"]["probs"]  # the shared model's reading of the frame
+        ws.send_text(json.dumps({"action": "calibrate_done"}))
+        ws.send_bytes(frames[-1])
+        done = ws.receive_json()["calibration"]
+        assert done["done"] and done["letters"] == "B" and done["shots"] == 3, done
+        model = client.get(done["download"])
+        assert model.status_code == 200 and "personal.pt" in model.headers["content-disposition"]
+        (tmp_path / "personal.pt").write_bytes(model.content)
+        assert load_checkpoint(tmp_path / "personal.pt").info["calibration"]["shots"] == {"B": 3}
+        assert client.get("/api/personal/" + "x" * 22).status_code == 404  # another name is nobody's model
+        ws.send_bytes(frames[-1])
+        after = ws.receive_json()["hand"]
+        assert after["guess"] == "B" and after["probs"] != before  # read with the personal model from now on
+    assert client.get(done["download"]).status_code == 404  # gone with its page
+
+
+def test_calibrating_without_shots_says_why(client):
+    with client.websocket_connect("/ws") as ws:
+        ws.send_text(json.dumps({"action": "calibrate_done"}))
+        ws.send_bytes(jpeg(np.full((120, 160, 3), 90, np.uint8)))
+        assert "nothing to calibrate on" in ws.receive_json()["calibration"]["failed"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.metadata
+import inspect
 import json
 import logging
 import os
@@ -27,7 +28,7 @@ from typing import Annotated, Any
 import numpy as np
 from fastapi import FastAPI, File, Request, UploadFile, WebSocket, WebSocketDisconnect
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
@@ -46,6 +47,7 @@ from realtime.pipeline import FrameResult, Pipeline, committable_letters
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
 from realtime.words import WORD_GAP_S, Transcript
+from web.calibration import PageCalibration
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -80,6 +82,7 @@ class Limits:
     frame_side: int = 1920  # a live frame's longer side, from its header
     fps: float = 30.0  # live frames a second a connection may send; faster ones are dropped
     edit_chars: int = 1000  # a text message on the socket (an edit, or the text a page restores)
+    calibration_shots: int = 156  # shots one page may take to calibrate (26 letters, 6 each)
 
     @property
     def body_bytes(self) -> int:
@@ -277,6 +280,8 @@ def create_app(
     finder, finder_lock = PhotoHandFinder(), threading.Lock()  # a MediaPipe graph serves one photo at a time
     stopping = threading.Event()
     server_id = f"{socket.gethostname()}:{os.getpid()}"  # which process answers, behind a load balancer
+    personal_models: dict[str, bytes] = {}  # download name -> a page's personal checkpoint, while the page lives
+    calibrating = threading.Lock()  # one head fine-tuned at a time, server-wide
 
     def pipeline() -> Pipeline:
         words = Transcript(
@@ -342,6 +347,16 @@ def create_app(
         lengths, within = LEVELS[level]
         pool = list(letters) if level == "letters" else words.common(lengths, within)
         return {"level": level, "words": random.sample(pool, min(n, len(pool)))}
+
+    @app.get("/api/personal/{name}")
+    def personal_model(name: str) -> Response:
+        """The personal checkpoint a page's calibration made, under the name only that page was told; it is
+        kept while the page is open (``run.py --model personal.pt`` then uses it on the desktop)."""
+        data = personal_models.get(name)
+        if data is None:
+            raise ApiError(404, "no such personal model: it is kept only while the page that made it is open")
+        headers = {"Content-Disposition": 'attachment; filename="personal.pt"'}
+        return Response(data, media_type="application/octet-stream", headers=headers)
 
     @app.post("/api/predict")
     async def predict(image: Annotated[UploadFile, File(description="a photo of one hand signing a letter")]) -> dict:
@@ -439,7 +454,8 @@ def create_app(
             await ws.close(code=1013)
             return
         try:
-            await LiveSession(ws, pipeline(), limits).run()
+            calibration = PageCalibration(classifier, personal_models, calibrating, limits.calibration_shots)
+            await LiveSession(ws, pipeline(), limits, calibration).run()
         finally:
             seats.give_back()
 
@@ -452,40 +468,20 @@ def create_app(
 MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
 
 
-def _accept(transcript: Transcript, message: dict[str, Any]) -> object:
-    word = message.get("word")
-    return transcript.accept(word if isinstance(word, str) and len(word) <= 40 else None)
-
-
-def _restore(transcript: Transcript, message: dict[str, Any]) -> object:
-    text = message.get("text")
-    return isinstance(text, str) and transcript.restore(text)
-
-
-EDITS: dict[str, Callable[[Transcript, dict[str, Any]], object]] = {
-    "delete": lambda t, _: t.delete_last(),
-    "clear": lambda t, _: t.clear(),
-    "accept": _accept,  # {"action": "accept"}: the first suggestion; with "word": that one (a tap)
-    "undo": lambda t, _: t.undo_correction(),
-    "restore": _restore,  # {"action": "restore", "text": ...}: a new session starts from the page's kept text
-}
-
-
 class LiveSession:
     """One browser's camera: frames in as JPEG, one answer out per frame processed. A reader keeps only the
     newest frame that arrived while the last one was processed (or while the rate cap held it back), so a client
     that sends too fast has frames dropped (counted in each answer), never queued; a client that waits for each
-    answer before it sends again (the page) always gets one. Text messages edit the transcript
-    (``{"action": "delete" | "clear" | "accept" | "undo" | "restore"}``; accept may name the suggestion,
-    ``"word"``; restore gives a new session the text a page kept, ``"text"``).
-    Whatever else arrives (an empty, oversized, odd or undecodable message) gets an ``{"error": ...}`` answer
-    and the session goes on. Edits and answers are applied and sent by one task, between frames, so the
-    transcript is never edited while a frame is read."""
+    answer before it sends again (the page) always gets one. Text messages are actions (:data:`EDITS`): edits
+    of the transcript (accept may name the suggestion, ``"word"``; restore gives a new session the text a page
+    kept, ``"text"``) and calibration (``web.calibration``). Whatever else arrives (an empty, oversized, odd or
+    undecodable message) gets an ``{"error": ...}`` answer and the session goes on. Actions and answers are
+    applied and sent by one task, between frames, so the transcript is never edited while a frame is read."""
 
-    def __init__(self, ws: WebSocket, pipeline: Pipeline, limits: Limits) -> None:
-        self.ws, self.limits, self.pipeline = ws, limits, pipeline
+    def __init__(self, ws: WebSocket, pipeline: Pipeline, limits: Limits, calibration: PageCalibration) -> None:
+        self.ws, self.limits, self.pipeline, self.calibration = ws, limits, pipeline, calibration
         self._latest: bytes | None = None
-        self._notes: list[str | Callable[[Transcript], object]] = []  # error answers and edits, in order
+        self._notes: list[str | Callable[[], object]] = []  # error answers and actions, in order
         self._ready = asyncio.Event()
         self._dropped = 0
         self._start = time.perf_counter()
@@ -502,10 +498,11 @@ class LiveSession:
                 self._ready.clear()
                 notes, self._notes = self._notes, []
                 for note in notes:
-                    if isinstance(note, str):
-                        await self.ws.send_json({"error": note})
-                    else:
-                        note(self.pipeline.transcript)
+                    done = note if isinstance(note, str) else note()
+                    if inspect.isawaitable(done):
+                        done = await done
+                    if isinstance(done, str):  # an error, or an action's own answer that it was refused
+                        await self.ws.send_json({"error": done})
                 if self._latest is not None:
                     await asyncio.sleep(max(0.0, self._last_taken + 1 / self.limits.fps - time.perf_counter()))
                     data, self._latest = self._latest, None  # the newest, if more came while waiting
@@ -519,6 +516,7 @@ class LiveSession:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect):
                 await reader
+            self.calibration.close()
             await asyncio.to_thread(self.pipeline.close)
 
     async def _read(self) -> None:
@@ -534,8 +532,8 @@ class LiveSession:
                 self._notes.append(self._edit(message["text"]))
             self._ready.set()
 
-    def _edit(self, text: str) -> str | Callable[[Transcript], object]:
-        """The edit a text message asks for, or the error to answer it with."""
+    def _edit(self, text: str) -> str | Callable[[], object]:
+        """The action a text message asks for, or the error to answer it with."""
         usage = f'a text message is an edit, {{"action": "{"|".join(EDITS)}"}}'
         if len(text) > self.limits.edit_chars:
             return f"text message too long: {usage}"
@@ -547,7 +545,7 @@ class LiveSession:
         edit = EDITS.get(action) if isinstance(action, str) else None
         if edit is None:
             return f"unknown edit: {usage}"
-        return lambda transcript: edit(transcript, message)
+        return lambda: edit(self, message)
 
     async def _answer(self, data: bytes) -> None:
         if len(data) > self.limits.frame_bytes:
@@ -559,11 +557,45 @@ class LiveSession:
         except ImageError as e:
             await self.ws.send_json({"error": f"a frame that cannot be read: {e}"})
             return
-        await self.ws.send_json(frame_json(result, self._dropped))
+        answer = frame_json(result, self._dropped)
+        answer["calibration"] = self.calibration.status()
+        await self.ws.send_json(answer)
 
     def _process(self, data: bytes, now: float) -> FrameResult:
         side = self.limits.frame_side
         image = decode_image(data, side * side, side)
         frame = Frame(image, self._index, now - self._start, now)
         self._index += 1
-        return self.pipeline.process(frame)
+        result = self.pipeline.process(frame)
+        self.calibration.offer(image, result.hand.found if result.hand else None, frame.t)
+        return result
+
+
+Edit = Callable[["LiveSession", dict[str, Any]], object]
+
+
+def _accept(session: LiveSession, message: dict[str, Any]) -> object:
+    word = message.get("word")
+    return session.pipeline.transcript.accept(word if isinstance(word, str) and len(word) <= 40 else None)
+
+
+def _restore(session: LiveSession, message: dict[str, Any]) -> object:
+    text = message.get("text")
+    return isinstance(text, str) and session.pipeline.transcript.restore(text)
+
+
+async def _calibrated(session: LiveSession, _: dict[str, Any]) -> None:
+    personal = await asyncio.to_thread(session.calibration.finish)
+    if personal is not None:
+        session.pipeline.use(personal)
+
+
+EDITS: dict[str, Edit] = {
+    "delete": lambda s, _: s.pipeline.transcript.delete_last(),
+    "clear": lambda s, _: s.pipeline.transcript.clear(),
+    "accept": _accept,  # {"action": "accept"}: the first suggestion; with "word": that one (a tap)
+    "undo": lambda s, _: s.pipeline.transcript.undo_correction(),
+    "restore": _restore,  # {"action": "restore", "text": ...}: a new session starts from the page's kept text
+    "calibrate": lambda s, m: s.calibration.start(m),  # {"letter": "B", "shots": 5}: the next frames are shots
+    "calibrate_done": _calibrated,  # fine-tune on the shots; the page reads with its personal model from then on
+}
