@@ -219,3 +219,34 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
     assert hint.startswith("it looked like B: flat hand")  # A's own handshape is shown beside it
     assert score.startswith("B 1/1") and stats["letters"]["B"] == {"tries": 1, "first": 1}
     assert cards == inked == 11  # the A-I model: A to I, and J and Z by movement
+
+
+@pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")
+def test_calibration_in_the_page_counts_down_takes_shots_and_offers_the_personal_model(served, b_camera, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    browser = open_page(served.url, b_camera, (800, 1100))
+    try:
+        wait_for(browser, LETTER)  # the camera is on and the hand is read
+        browser.find_element(By.CSS_SELECTOR, '[data-mode="calibrate"]').click()
+        browser.find_element(By.ID, "calibrate-letters").send_keys("b")
+        browser.find_element(By.ID, "calibrate-start").click()
+        counted = wait_for(
+            browser,
+            "const c = document.getElementById('calibrate-count').textContent;return c.startsWith('get ready') && c",
+            5,
+        )
+        result = wait_for(
+            browser,
+            "const r = document.getElementById('calibrate-result').textContent; return r.includes('in use') && r",
+            90,
+        )
+        keep_screenshot(browser, tmp_path / "page-calibrated.png")
+        status = browser.execute_script(
+            "const a = document.querySelector('#calibrate-result a');"
+            "return fetch(a.href).then((r) => r.status + ' ' + r.headers.get('content-disposition'))"
+        )
+    finally:
+        browser.quit()
+    assert counted and result and "5 shots of B" in result, result
+    assert status.startswith("200 ") and "personal.pt" in status

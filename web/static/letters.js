@@ -1,6 +1,8 @@
-// The learner's side of the page: the letter chart (every letter the model knows, drawn from a typical hand) and
+// The learner's side of the page: the letter chart (every letter the model knows, drawn from a typical hand),
 // practice (a word at a time, each letter marked as it is committed, a hint naming what to change after a miss,
-// and scores per word and per letter kept in this browser). Follows the live answers app.js dispatches.
+// and scores per word and per letter kept in this browser) and calibration (a letter shown, a countdown, shots
+// taken by the server from this page's frames, a personal model made from them). Follows the live answers
+// app.js dispatches.
 "use strict";
 
 const FINGER_COLOURS = ["#ff5a5a", "#ff9f40", "#ffdc00", "#50dc50", "#4aa8ff"];  // thumb to little finger
@@ -194,15 +196,94 @@ function showPractice() {
   showStats();
 }
 
+// --- calibration -----------------------------------------------------------------------------------------------
+
+const SHOTS = 5, COUNTDOWN_S = 3, NO_HAND_S = 12;
+const cal = { letters: [], index: 0, phase: "idle", timer: 0, skipped: [] };
+
+async function startCalibration() {
+  await loadChart();
+  const typed = document.getElementById("calibrate-letters").value.toUpperCase().replace(/[^A-Z]/g, "");
+  const still = [...chart.letters].filter((c) => !"JZ".includes(c));  // J and Z move: calibrate.py learns them
+  Object.assign(cal, { letters: [...new Set(typed || still)].filter((c) => still.includes(c)), index: 0, skipped: [] });
+  document.getElementById("calibrate-result").textContent = cal.letters.length ? "" : "no letter this model knows";
+  if (!cal.letters.length) return;
+  document.getElementById("calibrate-run").hidden = false;
+  document.getElementById("calibrate-stop").hidden = false;
+  nextCalibrationLetter();
+}
+
+function nextCalibrationLetter() {
+  clearInterval(cal.timer);
+  if (cal.index >= cal.letters.length) { finishCalibration(); return; }
+  const letter = cal.letters[cal.index], count = document.getElementById("calibrate-count");
+  document.getElementById("calibrate-letter").textContent = letter;
+  document.getElementById("calibrate-text").textContent = chart.handshapes[letter];
+  drawShape(document.getElementById("calibrate-shape"), letter);
+  let left = COUNTDOWN_S;
+  cal.phase = "ready";
+  count.textContent = `get ready: ${left}`;
+  cal.timer = setInterval(() => {
+    left -= 1;
+    if (left > 0) { count.textContent = `get ready: ${left}`; return; }
+    clearInterval(cal.timer);
+    cal.phase = "shooting";
+    count.textContent = `hold ${letter} still…`;
+    edit("calibrate", { letter, shots: SHOTS });
+    cal.timer = setTimeout(() => {  // no hand seen: go on without this letter
+      cal.skipped.push(letter);
+      cal.index += 1;
+      nextCalibrationLetter();
+    }, NO_HAND_S * 1000);
+  }, 1000);
+}
+
+function finishCalibration() {
+  cal.phase = "tuning";
+  document.getElementById("calibrate-run").hidden = true;
+  document.getElementById("calibrate-result").textContent = "fine-tuning your model on the server…";
+  edit("calibrate_done");
+}
+
+function stopCalibration() {
+  clearInterval(cal.timer); clearTimeout(cal.timer);
+  cal.phase = "idle";
+  document.getElementById("calibrate-run").hidden = true;
+  document.getElementById("calibrate-stop").hidden = true;
+}
+
+function onCalibration(note) {
+  const result = document.getElementById("calibrate-result");
+  if (note.failed) { stopCalibration(); result.textContent = `calibration failed: ${note.failed}`; return; }
+  if (note.done) {
+    stopCalibration();
+    result.replaceChildren(`Your model is in use on this page: ${note.shots} shots of ${note.letters}, ` +
+      `fine-tuned in ${note.seconds} s${cal.skipped.length ? ` (no hand seen for ${cal.skipped.join(" ")})` : ""}. `);
+    const link = Object.assign(document.createElement("a"), { href: note.download, textContent: "download personal.pt",
+      download: "personal.pt" });
+    result.append(link, " for the desktop: run.py --camera 0 --model personal.pt");
+    return;
+  }
+  if (cal.phase !== "shooting" || note.letter !== cal.letters[cal.index]) return;
+  document.getElementById("calibrate-count").textContent = `hold ${note.letter} still: shot ${note.shots} of ${note.of}`;
+  if (note.shots >= note.of) {
+    clearTimeout(cal.timer);
+    cal.index += 1;
+    nextCalibrationLetter();
+  }
+}
+
 function setMode(mode) {
   for (const button of document.querySelectorAll("#modes button")) button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
   document.getElementById("practice").hidden = mode !== "practice";
   document.getElementById("chart").hidden = mode !== "chart";
+  document.getElementById("calibrate").hidden = mode !== "calibrate";
   if (mode === "chart") showChart();
   if (mode === "practice") showStats();
 }
 
 document.addEventListener("answer", (e) => {
+  if (e.detail.calibration) onCalibration(e.detail.calibration);
   if (document.getElementById("practice").hidden || !run.words.length) return;
   const commits = e.detail.commits;
   commits.forEach(onCommit);
@@ -212,6 +293,8 @@ for (const button of document.querySelectorAll("#modes button")) button.onclick 
 document.getElementById("level").onchange = (e) => { document.getElementById("my-words").hidden = e.target.value !== "mine"; };
 document.getElementById("practice-start").onclick = startPractice;
 document.getElementById("practice-skip").onclick = skip;
+document.getElementById("calibrate-start").onclick = startCalibration;
+document.getElementById("calibrate-stop").onclick = stopCalibration;
 document.getElementById("mirror").addEventListener("change", () => {
   if (!document.getElementById("chart").hidden) showChart();
   if (run.words.length) drawShape(document.getElementById("target-shape"), expected());
