@@ -136,13 +136,14 @@ def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart
         served.start()
         back = wait_for(browser, "return document.getElementById('status').textContent === 'connected'", 60)
         text_after = wait_for(browser, TEXT, 30)
-        browser.execute_script(
+        suggestions, sent = browser.execute_script(
+            "socket.onmessage = null;"  # no more answers: one would replace the suggestions shown below
             "showSuggestions(['CAB', 'CAR'], 'CAB');"
+            "const shown = document.getElementById('suggestions').textContent;"
             "window.sent = []; socket.send = (m) => { if (typeof m === 'string') window.sent.push(m); };"
             "document.querySelector('#suggestions button:nth-of-type(2)').click();"
+            "return [shown, window.sent]"
         )
-        suggestions = browser.find_element("id", "suggestions").text
-        sent = browser.execute_script("return window.sent")
     finally:
         browser.quit()
     assert letter == "B" and text.startswith("B"), f"no B committed: {text!r}; screenshot {shot}"
