@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from core.hand import Hand
-from realtime.tracking import HandTracker, pick_signing_hand
+from realtime.tracking import HandTracker, pick_signing_hand, shrunk
 
 
 class PhotoHandFinder:
@@ -55,16 +55,10 @@ class PhotoHandFinder:
         )
 
     def find(self, image_bgr: np.ndarray) -> Hand | None:
-        side = max(image_bgr.shape[:2])
-        if side <= self.MAX_SIDE:
-            return self._find(image_bgr)
-        scale = self.MAX_SIDE / side
-        h, w = image_bgr.shape[:2]
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        small = cv2.resize(image_bgr, size, interpolation=cv2.INTER_AREA)
+        small, scale = shrunk(image_bgr, self.MAX_SIDE)
         hand = self._find(small)
-        if hand is None:
-            return None
+        if hand is None or scale == 1.0:
+            return hand
         return Hand(hand.landmarks / scale, hand.handedness, hand.score)
 
     def _find(self, image_bgr: np.ndarray) -> Hand | None:

@@ -51,11 +51,7 @@ class HandTracker:
         h, w = frame_bgr.shape[:2]
         if min(h, w) < MIN_SIDE:
             return []
-        image = frame_bgr
-        if max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            size = (max(1, round(w * scale)), max(1, round(h * scale)))
-            image = cv2.resize(frame_bgr, size, interpolation=cv2.INTER_AREA)
+        image, _ = shrunk(frame_bgr, self.max_side)
         result = self._hands.process(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
         if not result.multi_hand_landmarks:
             return []
@@ -74,6 +70,17 @@ class HandTracker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def shrunk(image: np.ndarray, max_side: int) -> tuple[np.ndarray, float]:
+    """``image`` scaled down so that its longer side is at most ``max_side`` (no side below one pixel), and the
+    scale it was scaled by (1 when it already fits)."""
+    h, w = image.shape[:2]
+    if max(h, w) <= max_side:
+        return image, 1.0
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image, size, interpolation=cv2.INTER_AREA), scale
 
 
 def pick_signing_hand(hands: list[Hand], previous: Box | None = None, prefer: str | None = None) -> Hand | None:

@@ -302,6 +302,10 @@ def create_app(
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
 
+    @app.exception_handler(ImageError)
+    async def image_error(_: Request, exc: ImageError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers)
@@ -366,10 +370,7 @@ def create_app(
             data = await read_upload(image, limits.upload_mb)
 
             def work() -> Prediction | None:
-                try:
-                    bgr = decode_image(data, limits.image_pixels)
-                except ImageError as e:
-                    raise ApiError(e.status, str(e)) from None
+                bgr = decode_image(data, limits.image_pixels)
                 with finder_lock:
                     hand = finder.find(bgr)
                 if hand is None:

@@ -38,6 +38,7 @@ from web.load import free_port, start_server
 
 log = logging.getLogger("web.cluster")
 CONFIG = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
+CHECKS = ("spread", "sticky", "answered", "told_to_reconnect", "reconnected_elsewhere")  # what must hold
 FRAME = cv2.imencode(".jpg", np.full((240, 320, 3), 90, np.uint8))[1].tobytes()
 
 
@@ -166,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:
                     proc.kill()
-    passed = all(result[k] for k in ("spread", "sticky", "answered", "told_to_reconnect", "reconnected_elsewhere"))
-    for key in ("spread", "sticky", "answered", "told_to_reconnect", "reconnected_elsewhere"):
+    passed = all(result[k] for k in CHECKS)
+    for key in CHECKS:
         print(f"{key:22s} {'yes' if result[key] else 'NO'}")
     print(json.dumps({"passed": passed, **result}))
     return EXIT_OK if passed else EXIT_FAILED
