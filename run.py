@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> int:
     from realtime.decode import WordDecoder
     from realtime.live import run_live, share_cores, stop_on_signals
     from realtime.overlay import Overlay
-    from realtime.pipeline import Pipeline, committable_letters
+    from realtime.pipeline import Pipeline, committable_letters, reader_for
     from realtime.practice import Practice, practice_words
     from realtime.recording import RecordingSwitch
     from realtime.sinks import AnnotatedVideo, EventLog, Sinks, TranscriptFile
@@ -207,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
     letters = committable_letters(classifier)
     practice = None if args.practice is None else Practice(practice_words(args.practice, letters))
     transcript = Transcript(
+        reader_for(classifier.classes),
         args.word_gap_s,
         None if args.no_suggestions else Dictionary.english(letters).suggest,
         None if args.no_autocorrect else WordDecoder.english(letters).decode,

@@ -5,6 +5,7 @@ One object serves the window, headless replay, recording and the tests, so they 
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 
@@ -17,7 +18,9 @@ from model.classifier import LetterClassifier, Prediction
 from model.preprocess import ModelInput
 from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import Frame
+from realtime.language import CharBigram
 from realtime.motion import MOVING_LETTERS, MotionRecognizer
+from realtime.sequence import SequenceReader, SequenceSettings
 from realtime.smoothing import LetterEvent, LetterSmoother, SmootherSettings
 from realtime.tracking import BoxSmoother, HandMotion, HandTracker, pick_signing_hand
 from realtime.words import Transcript, WordEvent
@@ -73,6 +76,16 @@ def committable_letters(classifier: LetterClassifier) -> str:
     return "".join(sorted({*still, *(m.letter for m in MOVING_LETTERS)}))
 
 
+@functools.lru_cache(maxsize=4)
+def _spelling(letters: str) -> CharBigram:
+    return CharBigram.english(letters)
+
+
+def reader_for(classes: tuple[str, ...], settings: SequenceSettings = SequenceSettings()) -> SequenceReader:
+    """The sequence reader of a model's classes, weighing English spelling (learnt once per set of letters)."""
+    return SequenceReader(classes, settings, _spelling("".join(c for c in classes if c != NO_LETTER)))
+
+
 class Pipeline:
     """Two stages: :meth:`track` (MediaPipe, the slowest step) and :meth:`finish` (pick the hand, crop,
     classify, smooth). :meth:`process` runs both; the live loop may run ``track`` on frame n+1 while ``finish``
@@ -94,7 +107,7 @@ class Pipeline:
         self.smoother = LetterSmoother(classifier.classes, settings)
         self.box_smoother = BoxSmoother(alpha=box_alpha)
         self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
-        self.transcript = transcript or Transcript()
+        self.transcript = transcript or Transcript(reader_for(classifier.classes))
         self.hand_motion = HandMotion(settings.motion_span_s)
         self.prefer_hand = prefer_hand
         self._box: Box | None = None
@@ -128,17 +141,18 @@ class Pipeline:
             result.timings_ms["crop"] = (t2 - t1) * 1000
             result.timings_ms["classify"] = (t3 - t2) * 1000
         moved = self.hand_motion.update(found.landmarks if found is not None else None, frame.t)
-        result.events = self.smoother.update(result.hand.prediction.probs if result.hand else None, frame.t, moved)
+        probs = result.hand.prediction.probs if result.hand else None
+        result.events = self.smoother.update(probs, frame.t, moved)
         drawn = self.motion.update(found.landmarks if found is not None else None, frame.t)
         if drawn is not None:
             m = drawn.letter
-            result.events += self.smoother.commit_moving(
-                m.letter, frame.t, drawn.confidence, drawn.started, m.starts_from
-            )
+            args = (m.letter, frame.t, drawn.confidence, drawn.started, m.starts_from)
+            result.events += self.smoother.commit_moving(*args)
+            self.transcript.add_moving(*args)
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
-        # the word gap runs from the moment the hand is gone, not from the release that follows it
-        holding = result.letter is not None and result.hand is not None
-        result.words = self.transcript.update(result.events, frame.t, holding=holding)
+        # the word gap runs from the moment the hand is gone or shows no letter
+        showing = probs is not None and self.classifier.classes[int(np.argmax(probs))] != NO_LETTER
+        result.words = self.transcript.update(probs, frame.t, moved, showing)
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
         result.suggestions_for = self.transcript.suggestions_for
         result.correction = self.transcript.correction

@@ -1,12 +1,12 @@
-"""Letters into words: the transcript a person reads, edits and hears.
+"""Frames into words: the transcript a person reads, edits and hears.
 
-Each committed letter joins the current word. A word ends when, for ``word_gap_s``, no letter is held: the hand
-has left the view, or rests in it showing no letter. A double letter is the same letter committed again after
-a bounce or slide of the held handshape (``LetterEvent.repeat``, see ``realtime.smoothing``); the same letter
-committed again without one (the hand lost for a moment and found again) is not doubled. A J that takes back
-the I it began as replaces that I in the word. Each letter keeps what the model thought over its hold, and a
-finished word is decoded with the dictionary (``realtime.decode``); the letters as read stay beside it, and
-:meth:`Transcript.undo_correction` puts them back.
+The letters of the word being spelled are read from every frame at once (``realtime.sequence.SequenceReader``):
+the reading is provisional and may change with every frame while the word is spelled (a letter becomes clearer,
+a flicker turns out to be a transition), and is settled when the word ends. A word ends when, for
+``word_gap_s``, the hand shows no letter: it has left the view, or rests in it showing none. A finished word
+is decoded with the dictionary (``realtime.decode``); the letters as read stay beside it, and
+:meth:`Transcript.undo_correction` puts them back. So the settled text never changes but for an edit, and
+what changes while spelling is the current word alone.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
+import numpy as np
+
 from realtime.decode import Decoded, HeldLetter
-from realtime.smoothing import LetterEvent
+from realtime.sequence import Segment, SequenceReader
 
 WORD_GAP_S = 1.0  # README, "Words": between a signer's letters (0.7 s at most) and a pause (1.2 s)
 
@@ -36,7 +38,7 @@ class WordEvent:
 
 
 class Transcript:
-    """The text spelled so far: finished words and the word being spelled. ``decode`` (held letters to a
+    """The text spelled so far: finished words and the word being spelled, read by ``reader``. ``decode`` (held letters to a
     ``Decoded``: ``realtime.decode.WordDecoder.decode``) chooses each finished word; without it a word is its
     letters. ``suggest`` (a word to its closest dictionary words, best first) is asked once per finished word, on
     a thread of its own: a search of the dictionary takes a tenth of a second or more, which the live loop
@@ -44,20 +46,28 @@ class Transcript:
 
     def __init__(
         self,
+        reader: SequenceReader,
         word_gap_s: float = WORD_GAP_S,
         suggest: Callable[[str], list[str]] | None = None,
         decode: Callable[[list[HeldLetter]], Decoded] | None = None,
     ) -> None:
+        self.reader = reader
         self.word_gap_s = word_gap_s
         self.suggest = suggest
         self.decode = decode
         self.words: list[str] = []  # finished words as shown
         self.read: list[str] = []  # the same words' letters as read
-        self.held: list[HeldLetter] = []  # the word being spelled, a held letter each
+        self._fixed: list[HeldLetter] = []  # letters of the current word an edit fixed, before the reader's
+        self._reading: list[Segment] = []  # the reader's letters of the current word, provisional
         self._suggestions: Future[list[str]] | None = None  # for the last finished word
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="suggest") if suggest else None
         self._idle_since: float | None = None
         self._final: WordEvent | None = None
+
+    @property
+    def held(self) -> list[HeldLetter]:
+        """The word being spelled, a letter each with the model's probabilities over its frames."""
+        return [*self._fixed, *(g.held for g in self._reading)]
 
     @property
     def current(self) -> str:
@@ -95,39 +105,44 @@ class Transcript:
             return self.read[-1], self.words[-1]
         return None
 
-    def update(self, events: list[LetterEvent], t: float, holding: bool) -> list[WordEvent]:
-        """Feed one frame's letter events; ``holding``: the hand shows a committed letter now."""
-        for e in events:
-            if e.letter is None:
-                continue
-            last = self.held[-1] if self.held else None
-            if e.kind == "release" and last is not None and last.letter == e.letter and e.top:
-                self.held[-1] = HeldLetter(e.letter, e.top)  # the whole hold's probabilities
-            elif e.kind != "commit":
-                continue
-            elif e.replaces and last is not None and last.letter == e.replaces:
-                self.held[-1] = HeldLetter(e.letter, e.top)
-            elif e.repeat or last is None or last.letter != e.letter:
-                self.held.append(HeldLetter(e.letter, e.top))
-        if holding or any(e.kind == "commit" for e in events):
+    def update(self, probs: np.ndarray | None, t: float, moved: float, showing: bool) -> list[WordEvent]:
+        """Feed one frame: the model's probabilities (None without a hand), its time, how far the hand moved
+        within the motion span (hand sizes), and whether the hand shows a letter (found, with a letter on top)."""
+        self.reader.update(probs, t, moved)
+        self._reading = self.reader.reading()
+        if showing:
             self._idle_since = None
             return []
         self._idle_since = t if self._idle_since is None else self._idle_since
-        if self.held and t - self._idle_since >= self.word_gap_s:
-            return [self.end_word(t)]
+        if t - self._idle_since >= self.word_gap_s or self.reader.full:
+            if self.held:
+                return [self.end_word(t)]
+            self.reader.reset()  # a resting hand read as no letter: nothing to keep
         return []
+
+    def add_moving(
+        self, letter: str, t: float, confidence: float, started: float, starts_from: tuple[str, ...]
+    ) -> None:
+        """A letter recognised from a movement (``realtime.motion``): J or Z, in place of the letter it began as."""
+        self.reader.add_moving(letter, t, confidence, started, starts_from)
+        self._reading = self.reader.reading()
 
     def end_word(self, t: float) -> WordEvent:
         """Finish the current word now (the gap has passed, or the run ends)."""
-        letters = self.current
-        word = self.decode(self.held).word if self.decode is not None else letters
-        self.held = []
+        held = [*self._fixed, *(g.held for g in self.reader.reading(final=True))]
+        self._forget_reading()
+        letters = "".join(h.letter for h in held)
+        word = self.decode(held).word if self.decode is not None and held else letters
         self.words.append(word)
         self.read.append(letters)
         if self.suggest is not None and self._pool is not None:
             suggest = self.suggest
             self._suggestions = self._pool.submit(suggest, word)
         return WordEvent(t, word, letters)
+
+    def _forget_reading(self) -> None:
+        self.reader.reset()
+        self._fixed, self._reading = [], []
 
     def finish(self, t: float) -> WordEvent | None:
         """At the end of a run: finish the word being spelled, if any. Every caller (each output closing) gets
@@ -148,12 +163,14 @@ class Transcript:
 
     def delete_last(self) -> None:
         """Take back the last letter (of the last finished word, when none is being spelled)."""
-        if not self.held and self.words:
+        held = self.held
+        self._forget_reading()
+        if not held and self.words:
             word = self.words.pop()
             self.read.pop()
-            self.held = [HeldLetter(c) for c in word]
+            held = [HeldLetter(c) for c in word]
             self._suggestions = None
-        self.held = self.held[:-1]
+        self._fixed = held[:-1]
 
     def restore(self, text: str) -> bool:
         """Start an empty transcript from ``text`` (words of letters A-Z, as a page kept it across a lost
@@ -165,7 +182,8 @@ class Transcript:
         return True
 
     def clear(self) -> None:
-        self.words, self.read, self.held, self._suggestions = [], [], [], None
+        self._forget_reading()
+        self.words, self.read, self._suggestions = [], [], None
 
     def accept(self, word: str | None = None) -> str | None:
         """Replace the last finished word with ``word``, one of its suggestions (the first when None: Tab); the

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 
 from realtime.decode import DecoderSettings, HeldLetter, WordDecoder
-from realtime.smoothing import LetterEvent
 from realtime.tracking import HandMotion
-from realtime.words import Transcript
+from tests import spelling
 
 WORDS = {"bee": 1e-5, "be": 5e-3, "name": 1e-4, "orange": 3e-5, "phone": 5e-5, "sign": 4e-5, "learn": 6e-5}
 WORDS.update(hello=1e-4, the=5e-2)
@@ -69,26 +68,25 @@ def test_letters_the_model_cannot_commit_are_never_proposed():
 
 
 def test_the_transcript_shows_the_decoded_word_and_can_undo_it(decoder):
-    transcript = Transcript(decode=decoder.decode)
-    for i, c in enumerate("ORAGE"):
-        transcript.update([LetterEvent("commit", 0.5 * i, c, 0.9, top=((c, 0.9),))], 0.5 * i, True)
-    ended = transcript.update([], 3.0, False) + transcript.update([], 4.1, False)
-    assert [(w.word, w.letters, w.corrected) for w in ended] == [("ORANGE", "ORAGE", True)]
+    transcript = spelling.transcript(decode=decoder.decode)
+    _, ended = spelling.away(transcript, spelling.show(transcript, 0.0, "ORAGE", p=0.8), 1.5)
+    assert ended == ["ORANGE"] and transcript.read == ["ORAGE"]
     assert transcript.text == "ORANGE" and transcript.correction == ("ORAGE", "ORANGE")
     assert transcript.undo_correction() == "ORAGE"
     assert transcript.text == "ORAGE" and transcript.correction is None
 
 
-def test_the_release_gives_the_letter_its_whole_holds_probabilities(decoder):
-    transcript = Transcript(decode=decoder.decode)
-    transcript.update([LetterEvent("commit", 0.0, "N", 0.9, top=(("N", 0.9),))], 0.0, True)
-    transcript.update([LetterEvent("release", 0.5, "N", 0.4, top=(("N", 0.5), ("M", 0.45)))], 0.5, False)
-    assert transcript.held[0].top == (("N", 0.5), ("M", 0.45))
+def test_a_letter_carries_the_probabilities_averaged_over_its_frames():
+    transcript = spelling.transcript()
+    t = spelling.show(transcript, 0.0, "N", 0.2, p=0.9)
+    spelling.show(transcript, t, "N", 0.2, p=0.5)
+    (held,) = transcript.held
+    assert held.letter == "N" and held.top[0] == ("N", 0.7)
 
 
 def test_the_run_ends_with_the_word_in_progress_finished_once():
-    transcript = Transcript()
-    transcript.update([LetterEvent("commit", 0.0, "A", 0.9)], 0.0, True)
+    transcript = spelling.transcript()
+    spelling.show(transcript, 0.0, "A")
     first, second = transcript.finish(0.5), transcript.finish(0.6)
     assert first is second and first is not None and transcript.words == ["A"]
 
@@ -129,7 +127,7 @@ def test_a_double_letter_signed_with_a_bounce_is_kept(decoder):
 
 
 def test_a_word_finished_after_the_transcript_closed_gets_no_suggestions_and_no_error():
-    transcript = Transcript(suggest=lambda word: [word.lower()])
-    transcript.update([LetterEvent("commit", 0.0, "A", 0.9)], 0.0, True)
+    transcript = spelling.transcript(suggest=lambda word: [word.lower()])
+    spelling.show(transcript, 0.0, "A")
     transcript.close()
     assert transcript.finish(0.5) is not None and transcript.text == "A" and transcript.suggestions == []

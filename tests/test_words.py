@@ -16,32 +16,21 @@ from realtime.capture import Frame
 from realtime.pipeline import FrameResult
 from realtime.practice import MISSED, PENDING, RIGHT, Practice, practice_words
 from realtime.sinks import EventLog, TranscriptFile
-from realtime.smoothing import LetterEvent, LetterSmoother
+from realtime.smoothing import LetterEvent
 from realtime.suggest import Dictionary, distance
-from realtime.words import Transcript
-
-FPS = 30
-CLASSES = ("A", "B", "E", "L", "O", "H", "none")
-
+from tests import spelling
+from tests.spelling import CLASSES, FPS, probs
 
 def commit(letter, t=0.0, repeat=False, replaces=None):
     return LetterEvent("commit", t, letter, 0.9, replaces, repeat)
 
 
-def probs(letter, p=0.9):
-    v = np.full(len(CLASSES), (1 - p) / (len(CLASSES) - 1))
-    v[CLASSES.index(letter)] = p
-    return v
-
-
 def spell(frames, word_gap_s=1.0):
-    """frames: (letter shown or None for no hand, hand sizes moved within the motion span); the smoother and the
-    transcript, frame by frame."""
-    smoother, transcript, words = LetterSmoother(CLASSES), Transcript(word_gap_s), []
+    """frames: (letter shown or None for no hand, hand sizes moved within the motion span), read frame by frame."""
+    transcript, words = spelling.transcript(word_gap_s=word_gap_s), []
     for k, (letter, moved) in enumerate(frames):
-        t = k / FPS
-        events = smoother.update(None if letter is None else probs(letter), t, moved)
-        words += [w.word for w in transcript.update(events, t, holding=smoother.letter is not None)]
+        p = None if letter is None else probs(letter)
+        words += [w.word for w in transcript.update(p, k / FPS, moved, showing=letter not in (None, "none"))]
     return transcript, words
 
 
@@ -92,24 +81,55 @@ def test_a_dropout_during_a_hold_does_not_double_the_letter():
     assert spell(frames)[1] == ["BE"]
 
 
+@pytest.mark.parametrize("seconds", [0.6, 0.25, 0.17])
+@pytest.mark.parametrize("fps", [30, 15])
+def test_letters_signed_fast_with_transitions_between_them_are_all_read(seconds, fps):
+    """Fluent spelling: each letter on the hand for a fraction of its time, the rest a transition whose frames
+    show a half-formed shape (another letter at 0.35, none clearly); no still hold anywhere."""
+    frames, t, transcript = [], 0.0, spelling.transcript()
+    rng = np.random.default_rng(1)
+    for i, letter in enumerate("BRANCH"):
+        for _ in range(max(round(0.35 * seconds * fps), 1)):
+            noise = rng.dirichlet(np.ones(len(CLASSES))) * 0.4
+            frames.append((noise + 0.6 * probs(rng.choice(["E", "O", "none"]), 0.35), 0.1))
+        frames += [(probs(letter, 0.8), 0.05)] * max(round(0.65 * seconds * fps), 1)
+    for p, moved in frames:
+        transcript.update(p, t, moved, showing=True)
+        t += 1 / fps
+    assert transcript.current == "BRANCH"
+
+
+def test_the_reading_is_provisional_while_spelling_and_settled_when_the_word_ends():
+    transcript = spelling.transcript()
+    t = spelling.show(transcript, 0.0, "CA")
+    assert transcript.current == "CA" and transcript.words == []
+    t = spelling.show(transcript, t, "B")
+    assert transcript.current == "CAB"
+    _, words = spelling.away(transcript, t, 1.5)
+    assert words == ["CAB"] and transcript.words == ["CAB"] and transcript.current == ""
+
+
 def test_a_j_takes_back_the_i_in_the_word():
-    transcript = Transcript()
-    transcript.update([commit("A"), commit("I", 0.1)], 0.1, True)
-    transcript.update([commit("J", 0.5, replaces="I")], 0.5, True)
+    transcript = spelling.transcript()
+    t = spelling.show(transcript, 0.0, "AI")
+    transcript.add_moving("J", t + 0.4, 0.8, t - 0.1, ("I",))
+    spelling.show(transcript, t, "I", 0.4)  # the J's end shape is an I
     assert transcript.current == "AJ"
 
 
 def test_edits_delete_clear_and_accept():
-    transcript = Transcript(suggest=lambda w: ["HELLO", w] if w == "HELO" else [])
-    for k, letter in enumerate("HELO"):
-        transcript.update([commit(letter, k)], k, True)
-    transcript.update([], 4.0, False)
-    assert [w.word for w in transcript.update([], 5.1, False)] == ["HELO"]
+    transcript = spelling.transcript(suggest=lambda w: ["HELLO", w] if w == "HELO" else [])
+    t = spelling.show(transcript, 0.0, "HELO")
+    assert spelling.away(transcript, t, 1.5)[1] == ["HELO"]
     assert transcript.wait_for_suggestions() == ["HELLO", "HELO"] and transcript.suggestions_for == "HELO"
     assert transcript.accept() == "HELLO" and transcript.text == "HELLO"
     assert transcript.accept() is None  # the suggestion is used up
     transcript.delete_last()
     assert transcript.text == "HELL" and transcript.current == "HELL"  # the finished word is open again
+    t = spelling.show(transcript, t + 2, "O")
+    assert transcript.current == "HELLO"  # spelling goes on after the letters kept
+    transcript.delete_last()
+    assert transcript.current == "HELL"
     transcript.clear()
     assert transcript.text == "" and transcript.words == []
     transcript.delete_last()  # nothing to delete: no error
@@ -119,13 +139,10 @@ def test_edits_delete_clear_and_accept():
 def test_suggestions_keep_a_right_word_say_which_word_and_make_way_for_the_next():
     """HELLO offered "HELL HALO" without HELLO itself, and Tab turned a right CAB into CA."""
     dictionary = Dictionary(["the", "cab", "ca", "ab", "cat", "bad"], "ABCDEFGHIJZ")
-    transcript = Transcript(suggest=dictionary.suggest)
-    for k, letter in enumerate("CAB"):
-        transcript.update([commit(letter, k)], k, True)
-    transcript.update([], 3.0, False)
-    transcript.update([], 4.1, False)
+    transcript = spelling.transcript(suggest=dictionary.suggest)
+    t, _ = spelling.away(transcript, spelling.show(transcript, 0.0, "CAB"), 1.5)
     assert transcript.wait_for_suggestions()[0] == "CAB" and transcript.suggestions_for == "CAB"
-    transcript.update([commit("B", 5.0)], 5.0, True)  # the next word begins
+    spelling.show(transcript, t, "B")  # the next word begins
     assert transcript.suggestions == [] and transcript.suggestions_for is None
     transcript.delete_last()  # and is taken back: the suggestions are about the last word again
     assert transcript.suggestions_for == "CAB"
@@ -134,11 +151,8 @@ def test_suggestions_keep_a_right_word_say_which_word_and_make_way_for_the_next(
 
 
 def test_a_tapped_suggestion_replaces_the_word_and_only_a_suggestion_does():
-    transcript = Transcript(suggest=lambda w: ["CAB", "CAD"])
-    for k, letter in enumerate("CAE"):
-        transcript.update([commit(letter, k)], k, True)
-    transcript.update([], 3.0, False)
-    transcript.update([], 4.1, False)
+    transcript = spelling.transcript(suggest=lambda w: ["CAB", "CAD"])
+    spelling.away(transcript, spelling.show(transcript, 0.0, "CAE"), 1.5)
     transcript.wait_for_suggestions()
     assert transcript.accept("HELLO") is None and transcript.text == "CAE"
     assert transcript.accept("cad") == "CAD" and transcript.text == "CAD"
@@ -217,16 +231,14 @@ def test_practice_words_must_be_letters_the_model_knows():
 
 def test_the_transcript_file_is_whole_at_every_change(tmp_path):
     path = tmp_path / "out.txt"
-    transcript = Transcript()
+    transcript = spelling.transcript()
     sink = TranscriptFile(path, transcript)
     assert path.read_text() == ""
-    transcript.update([commit("A")], 0.0, True)
+    t = spelling.show(transcript, 0.0, "A")
     sink.write(result())
     assert path.read_text() == "A\n"
-    transcript.update([commit("B")], 0.5, True)
-    transcript.update([], 0.6, False)
-    transcript.update([], 1.7, False)
-    transcript.update([commit("E")], 2.0, True)
+    t, _ = spelling.away(transcript, spelling.show(transcript, t, "B"), 1.5)
+    spelling.show(transcript, t, "E")
     sink.write(result())
     sink.close()
     assert path.read_text() == "AB E\n"
@@ -234,18 +246,18 @@ def test_the_transcript_file_is_whole_at_every_change(tmp_path):
 
 def test_the_events_log_has_word_lines_and_the_last_word_on_closing(tmp_path):
     path = tmp_path / "events.jsonl"
-    transcript = Transcript()
+    transcript = spelling.transcript()
     log = EventLog(path, transcript)
-    transcript.update([commit("B")], 0.0, True)
+    t = spelling.show(transcript, 0.0, "B")
     log.write(result([commit("B")], index=3))
-    ended = transcript.update([], 0.5, False) + transcript.update([], 1.6, False)
+    ended = [w for w in (transcript.update(None, t + k / 10, 0.0, False) for k in range(12)) for w in w]
     log.write(result(words=ended, t=1.6, index=40))
-    transcript.update([commit("E")], 2.0, True)
+    spelling.show(transcript, 2.0, "E")
     log.write(result([commit("E", 2.0), commit("E", 2.5, repeat=True)], t=2.5, index=70))
     log.close()
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line.get("letter") or line.get("word") for line in lines] == ["B", "B", "E", "E", "E"]
-    assert lines[1] == {"frame": 40, "t": 1.6, "word": "B", "letters": "B", "corrected": False}
+    assert lines[1] == {"frame": 40, "t": 1.3, "word": "B", "letters": "B", "corrected": False}
     assert lines[3]["repeat"] is True
     assert lines[4] == {"frame": 70, "t": 2.5, "word": "E", "letters": "E", "corrected": False}
 

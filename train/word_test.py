@@ -3,18 +3,21 @@
 Each session of a dataset laid out like ``bits_webcam_letters`` (``DIR/<letter>/<session>_<letter>_<n>.jpg`` with a
 ``manifest.csv`` of hand boxes) spells common English words (no double letters, only letters it has shots of)
 from its own photos: a letter is one of its shots held ``--letter-s`` seconds with a pixel of wander a frame
-(a hand held still), frames scaled to 640x480 at 30 fps; between words, and before the first, the hand is out
-of view for 1.5 s (the session's frame with the hand painted out). Each session's clip goes through
-``run.py --video CLIP --no-window --fast --transcript --events``, as a user runs it, and is scored:
+(a hand held still), frames scaled to 640x480 at ``--fps``; between words, and before the first, the hand is out
+of view for 1.5 s (the session's frame with the hand painted out). With ``--signademy DIR`` the signademy signer
+spells common words too (double letters included), with her own rise into each letter as the transition
+between letters (``train.signademy_words``: real hand movement, not a cut), at half her clips' size. Each clip
+goes through ``run.py --video CLIP --no-window --fast --transcript --events``, as a user runs it, and is scored:
 
 - **letters**: 1 - the edit distance between the letters spelled and the letters read, over the letters spelled
   (the words' letters, spaces left out);
 - **words**: the words spelled found, in order, in the text read (the longest common subsequence of words).
 
 Both for the letters as read (the events' ``letters``) and for the text decoded with the dictionary (the
-transcript). ``--models DIR`` takes the fold models of ``python -m train --cv K --save-folds DIR`` and reads each
-session with the model that never saw it, so the figures are for unseen people; ``--model`` reads every
-session with one model.
+transcript); and what the dictionary did: words read right that it changed (**false corrections**) and words
+read wrong that it made right (**fixes**). ``--models DIR`` takes the fold models of ``python -m train --cv K --save-folds DIR`` and reads each
+session with the model that never saw it, so the figures are for unseen people (the signademy signer is in
+no training set: she is read by the first fold model); ``--model`` reads every session with one model.
 """
 
 from __future__ import annotations
@@ -40,10 +43,11 @@ from core.errors import UsageError, cli_main
 from model import REPO_ROOT, model_path
 from model.checkpoint import load_checkpoint
 from train.data import DatasetError, dataset_name, discover
+from train.signademy_words import SignademyClips, word_frames
 
 log = logging.getLogger("train.word_test")
-FPS = 30
 SIZE = (640, 480)
+SIGNADEMY = "signademy"  # the name of the signademy signer's session
 GAP_S = 1.5  # the hand out of view between words
 WORD_POOL = 3000  # words are drawn from wordfreq's this many most frequent English words
 
@@ -85,8 +89,9 @@ def hand_out_of_view(image: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
     return cv2.resize(cv2.inpaint(image, mask, 9, cv2.INPAINT_TELEA), SIZE, interpolation=cv2.INTER_LINEAR)
 
 
-def common_words(letters: set[str], rng: random.Random, n: int) -> list[str]:
-    """``n`` different common English words of 3 to 7 letters, spelled with ``letters`` only, no double letter."""
+def common_words(letters: set[str], rng: random.Random, n: int, doubles: bool = False) -> list[str]:
+    """``n`` different common English words of 3 to 7 letters, spelled with ``letters`` only, double letters
+    only when ``doubles``."""
     from wordfreq import top_n_list
 
     pool = [
@@ -94,7 +99,8 @@ def common_words(letters: set[str], rng: random.Random, n: int) -> list[str]:
         for w in top_n_list("en", WORD_POOL)
         if w.isascii() and w.isalpha() and 3 <= len(w) <= 7 and set(w.upper()) <= letters
     ]
-    pool = [w for w in pool if all(a != b for a, b in zip(w, w[1:]))]
+    if not doubles:
+        pool = [w for w in pool if all(a != b for a, b in zip(w, w[1:]))]
     return rng.sample(pool, n)
 
 
@@ -105,6 +111,7 @@ def clip_frames(
     rng: random.Random,
     size: tuple[int, int] = SIZE,
     wander_px: int = 1,
+    fps: float = 30,
 ) -> Iterator[np.ndarray]:
     """The session spelling the words at ``size``: out of view, then each word's letters held, each frame moved
     up to ``wander_px`` pixels either way, then out of view."""
@@ -112,7 +119,7 @@ def clip_frames(
 
     def held(image: np.ndarray, seconds: float) -> Iterator[np.ndarray]:
         image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
-        for _ in range(round(seconds * FPS)):
+        for _ in range(max(round(seconds * fps), 1)):
             m = np.array([[1, 0, rng.choice(steps)], [0, 1, rng.choice(steps)]], dtype=np.float32)
             yield cv2.warpAffine(image, m, size, borderMode=cv2.BORDER_REPLICATE)
 
@@ -124,12 +131,14 @@ def clip_frames(
         yield from held(session.empty, GAP_S)
 
 
-def write_clip(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int] = SIZE) -> int:
-    """Motion-JPEG AVI at 30 fps; the number of frames."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), FPS, size)
+def write_clip(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int] = SIZE, fps: float = 30) -> int:
+    """Motion-JPEG AVI at ``fps``, frames resized to ``size``; the number of frames."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
     writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
     n = 0
     for image in frames:
+        if image.shape[1::-1] != size:
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         writer.write(image)
         n += 1
     writer.release()
@@ -179,11 +188,20 @@ def score(spelled: list[str], read: list[str]) -> dict[str, int]:
     }
 
 
-def models_for(sessions: list[Session], data: Path, model: Path | None, folds: Path | None) -> dict[str, Path]:
+def corrections(spelled: list[str], raw: list[str], decoded: list[str]) -> dict[str, int]:
+    """What the dictionary did to each word read: made a word read right wrong, or a word read wrong right."""
+    pairs = list(zip(raw, decoded))
+    return {
+        "false_corrections": sum(r in spelled and d != r for r, d in pairs),
+        "fixes": sum(r not in spelled and d in spelled for r, d in pairs),
+    }
+
+
+def models_for(sessions: list[Session], data: Path | None, model: Path | None, folds: Path | None) -> dict[str, Path]:
     """Which model reads each session: the one model, or the fold model that never saw it."""
-    if model is not None:
-        return {s.name: model for s in sessions}
-    assert folds is not None
+    if model is not None or not sessions:
+        return {s.name: model for s in sessions if model is not None}
+    assert folds is not None and data is not None
     chosen: dict[str, Path] = {}
     prefix = dataset_name(data) + "/"
     for path in sorted(Path(folds).glob("fold*.pt")):
@@ -195,42 +213,85 @@ def models_for(sessions: list[Session], data: Path, model: Path | None, folds: P
     return chosen
 
 
+@dataclass(frozen=True)
+class Clip:
+    session: str
+    letter_s: float
+    fps: float
+    words: list[str]
+    size: tuple[int, int]
+    frames: Iterator[np.ndarray]
+
+
+def clips(args: argparse.Namespace, sessions: list[Session]) -> Iterator[Clip]:
+    """Every clip the test reads: each session (and the signademy signer) at each speed and frame rate."""
+    for fps in args.fps:
+        for letter_s in args.letter_s:
+            for session in sessions:
+                rng = random.Random(f"{args.seed}/{session.name}")
+                words = common_words(set(session.shots), rng, args.words)
+                yield Clip(
+                    session.name, letter_s, fps, words, SIZE, clip_frames(session, words, letter_s, rng, fps=fps)
+                )
+            if args.signademy is not None:
+                signer = SignademyClips(args.signademy)
+                rng = random.Random(f"{args.seed}/{SIGNADEMY}")
+                words = common_words(set(signer.letters), rng, args.words, doubles=True)
+                height, width = signer.frames("A")[0].shape[:2]
+                size = (width // 2, height // 2)
+                yield Clip(SIGNADEMY, letter_s, fps, words, size, word_frames(signer, words, letter_s, fps))
+
+
 def run(args: argparse.Namespace) -> int:
     check_output(args.out, "--out")
-    sessions = load_sessions(args.data)
+    sessions = load_sessions(args.data) if args.data is not None else []
     if args.sessions:
         unknown = set(args.sessions) - {s.name for s in sessions}
         if unknown:
             raise UsageError(f"no session {', '.join(sorted(unknown))} in {args.data}")
         sessions = [s for s in sessions if s.name in args.sessions]
+    if not sessions and args.signademy is None:
+        raise UsageError("nothing to spell: name --data (webcam sessions) or --signademy (the signademy clips)")
     models = models_for(sessions, args.data, args.model, args.models)
+    if args.signademy is not None:
+        folds = sorted(Path(args.models).glob("fold*.pt")) if args.models is not None else []
+        if args.model is None and not folds:
+            raise UsageError(f"no fold model in {args.models} (python -m train --cv K --save-folds DIR)")
+        models[SIGNADEMY] = args.model or folds[0]
+    sessions = [s for s in sessions if s.name in models]
+    total = len(args.fps) * len(args.letter_s) * (len(sessions) + (args.signademy is not None))
     rows = []
     with tempfile.TemporaryDirectory(prefix="word-test-") as tmp:
         work = Path(tmp)
-        todo = [(s, sec) for s in sessions if s.name in models for sec in args.letter_s]
-        for session, letter_s in tqdm(todo, desc="word test", unit="clip"):
-            rng = random.Random(f"{args.seed}/{session.name}")
-            words = common_words(set(session.shots), rng, args.words)
-            clip = work / f"{session.name}.avi"
-            write_clip(clip_frames(session, words, letter_s, rng), clip)
-            decoded, raw = read_clip(clip, models[session.name], work, args.run_py)
-            row = {"session": session.name, "letter_s": letter_s, "model": models[session.name].name, "words": words}
-            row.update(read=raw, decoded=decoded, raw=score(words, raw), dictionary=score(words, decoded))
-            shown = " -> ".join(" ".join(w) for w in (words, raw, decoded))
-            log.info("%s at %.1f s: %s", session.name, letter_s, shown)
+        for clip in tqdm(clips(args, sessions), total=total, desc="word test", unit="clip"):
+            path = work / f"{clip.session}.avi"
+            write_clip(clip.frames, path, clip.size, clip.fps)
+            decoded, raw = read_clip(path, models[clip.session], work, args.run_py)
+            row = {"session": clip.session, "letter_s": clip.letter_s, "fps": clip.fps, "words": clip.words}
+            row.update(model=models[clip.session].name, read=raw, decoded=decoded)
+            row.update(raw=score(clip.words, raw), dictionary=score(clip.words, decoded))
+            row.update(corrections(clip.words, raw, decoded))
+            shown = " -> ".join(" ".join(w) for w in (clip.words, raw, decoded))
+            log.info("%s at %.2f s, %g fps: %s", clip.session, clip.letter_s, clip.fps, shown)
             rows.append(row)
-    summary = summarise(rows, args.letter_s)
+    summary = summarise(rows)
     Path(args.out).write_text(json.dumps({"summary": summary, "sessions": rows}, indent=2))
     print_table(summary)
     print(json.dumps(summary))
     return 0
 
 
-def summarise(rows: list[dict], speeds: list[float]) -> list[dict]:
+def summarise(rows: list[dict]) -> list[dict]:
+    """One line per source (webcam sessions, the signademy signer), speed and frame rate."""
     out = []
-    for letter_s in speeds:
-        mine = [r for r in rows if r["letter_s"] == letter_s]
-        line: dict = {"letter_s": letter_s, "sessions": len(mine)}
+    keys = sorted({("webcam" if r["session"] != SIGNADEMY else SIGNADEMY, r["letter_s"], r["fps"]) for r in rows})
+    for source, letter_s, fps in sorted(keys, key=lambda k: (k[0], -k[1], -k[2])):
+        mine = [
+            r
+            for r in rows
+            if r["letter_s"] == letter_s and r["fps"] == fps and (r["session"] == SIGNADEMY) == (source == SIGNADEMY)
+        ]
+        line: dict = {"source": source, "letter_s": letter_s, "fps": fps, "sessions": len(mine)}
         for kind in ("raw", "dictionary"):
             total = {k: sum(r[kind][k] for r in mine) for k in ("letters", "letters_right", "words", "words_right")}
             line[kind] = {
@@ -238,17 +299,22 @@ def summarise(rows: list[dict], speeds: list[float]) -> list[dict]:
                 "words": round(total["words_right"] / max(total["words"], 1), 4),
             }
         line["words_spelled"] = sum(r["raw"]["words"] for r in mine)
+        line["false_corrections"] = sum(r["false_corrections"] for r in mine)
+        line["fixes"] = sum(r["fixes"] for r in mine)
         out.append(line)
     return out
 
 
 def print_table(summary: list[dict]) -> None:
-    print("letter s | sessions | words | letters read | words read | letters decoded | words decoded")
+    print(
+        "source    | letter s | fps | words | letters read | words read | letters decoded | words decoded | fixed | broken"
+    )
     for s in summary:
         raw, dic = s["raw"], s["dictionary"]
         print(
-            f"{s['letter_s']:8.1f} | {s['sessions']:8d} | {s['words_spelled']:5d} | {raw['letters']:12.2%} | "
-            f"{raw['words']:10.2%} | {dic['letters']:15.2%} | {dic['words']:13.2%}"
+            f"{s['source']:9s} | {s['letter_s']:8.2f} | {s['fps']:3g} | {s['words_spelled']:5d} | "
+            f"{raw['letters']:12.2%} | {raw['words']:10.2%} | {dic['letters']:15.2%} | {dic['words']:13.2%} | "
+            f"{s['fixes']:5d} | {s['false_corrections']:6d}"
         )
 
 
@@ -258,12 +324,16 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--data", type=Path, required=True, help="webcam sessions with manifest.csv (bits_webcam_letters)")
+    p.add_argument("--data", type=Path, help="webcam sessions with manifest.csv (bits_webcam_letters)")
+    p.add_argument("--signademy", type=Path, metavar="DIR", help="also the signademy signer (video_signademy)")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--models", type=Path, metavar="DIR", help="fold models (python -m train --save-folds DIR)")
     which.add_argument("--model", type=model_path, help="one model for every session")
     p.add_argument("--sessions", nargs="+", help="only these sessions (default: all)")
-    p.add_argument("--letter-s", nargs="+", type=number(0.1, 5), default=[0.6, 0.4], help="seconds a letter")
+    p.add_argument(
+        "--letter-s", nargs="+", type=number(0.1, 5), default=[0.6, 0.4, 0.25, 0.17], help="seconds a letter"
+    )
+    p.add_argument("--fps", nargs="+", type=number(5, 60), default=[30.0], help="frames a second of the clips")
     p.add_argument("--words", type=number(1, 50, integer=True), default=6, help="words a session (default 6)")
     p.add_argument("--seed", type=int, default=0, help="which words and shots")
     p.add_argument(

@@ -43,7 +43,7 @@ from realtime import LIVE_TRACK_MAX_SIDE
 from realtime.capture import CONTAINERS, Frame, SourceError, VideoFile, VideoTooLarge, video_container
 from realtime.decode import WordDecoder
 from realtime.photos import PhotoHandFinder
-from realtime.pipeline import FrameResult, Pipeline, committable_letters
+from realtime.pipeline import FrameResult, Pipeline, committable_letters, reader_for
 from realtime.smoothing import SmootherSettings
 from realtime.suggest import Dictionary
 from realtime.words import WORD_GAP_S, Transcript
@@ -285,6 +285,7 @@ def create_app(
 
     def pipeline() -> Pipeline:
         words = Transcript(
+            reader_for(classifier.classes),
             options.word_gap_s, dictionary.suggest if dictionary else None, decoder.decode if decoder else None
         )
         return Pipeline(
