@@ -148,7 +148,7 @@ def draw(image: np.ndarray, result: FrameResult, layers: Layers, status: Status)
         _text(out, "PAUSED", (w // 2 - int(60 * s), h // 2), 1.2 * s, YELLOW, 2)
     if status.message:
         _text(out, status.message, (10, int(h * 0.6)), 0.6 * s, YELLOW)
-    _draw_transcript(out, result.text, result.suggestions, result.suggestions_for, result.correction, s)
+    _draw_transcript(out, result, s)
     if layers.help and status.help_line:
         lines = _wrap(status.help_line, w - 20, 0.55 * s)
         for i, line in enumerate(lines):
@@ -160,16 +160,11 @@ def _scale(out: np.ndarray) -> float:
     return max(min(out.shape[:2]) / 720, 0.5)
 
 
-def _draw_transcript(
-    out: np.ndarray,
-    text: str,
-    suggestions: tuple[str, ...],
-    suggestions_for: str | None,
-    correction: tuple[str, str] | None,
-    s: float,
-) -> None:
-    """The words spelled so far on a dark band across the bottom third (its end, when too long to fit); under
-    it, the letters as read when the dictionary corrected the last word, and the suggestions for that word."""
+def _draw_transcript(out: np.ndarray, result: FrameResult, s: float) -> None:
+    """The words spelled so far on a dark band across the bottom third (its end, when too long to fit), the word
+    being spelled in yellow (its reading may still change) after the settled words in white; under it, the
+    letters as read when the dictionary corrected the last word, and the suggestions for that word."""
+    text, suggestions, correction = result.text, result.suggestions, result.correction
     if not text and not suggestions:
         return
     h, w = out.shape[:2]
@@ -181,12 +176,15 @@ def _draw_transcript(
     y = int(h * 0.72)
     band = out[y - int(34 * s) : y + int(12 * s), 0 : width + 20]
     band[:] = (band * 0.4).astype(out.dtype)
-    _text(out, shown, (10, y), scale, WHITE, 2)
+    settled = max(len(shown) - len(result.spelling) - 1, 0)  # the word being spelled, and the cursor after it
+    _text(out, shown[:settled], (10, y), scale, WHITE, 2)
+    x = 10 + (cv2.getTextSize(shown[:settled], FONT, scale, 2)[0][0] if settled else 0)
+    _text(out, shown[settled:], (x, y), scale, YELLOW, 2)
     notes = []
     if correction is not None:
         notes.append(f"read {correction[0]} (u: undo)")
     if suggestions:
-        notes.append(f"{suggestions_for}? tab: " + "   ".join(suggestions))
+        notes.append(f"{result.suggestions_for}? tab: " + "   ".join(suggestions))
     if notes:
         _text(out, "   ".join(notes), (10, y + int(36 * s)), 0.7 * s, YELLOW, 2)
 

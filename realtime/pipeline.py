@@ -54,6 +54,7 @@ class FrameResult:
     events: list[LetterEvent] = field(default_factory=list)
     words: list[WordEvent] = field(default_factory=list)  # words finished at this frame
     text: str = ""  # the transcript: every word so far, the one being spelled last
+    spelling: str = ""  # the word being spelled, as read so far (provisional: settled when the word ends)
     suggestions: tuple[str, ...] = ()  # dictionary words for the last finished word, best first
     suggestions_for: str | None = None  # that word
     correction: tuple[str, str] | None = None  # (letters read, word shown) when the dictionary corrected the last
@@ -81,9 +82,9 @@ def _spelling(letters: str) -> CharBigram:
     return CharBigram.english(letters)
 
 
-def reader_for(classes: tuple[str, ...], settings: SequenceSettings = SequenceSettings()) -> SequenceReader:
+def reader_for(classes: tuple[str, ...]) -> SequenceReader:
     """The sequence reader of a model's classes, weighing English spelling (learnt once per set of letters)."""
-    return SequenceReader(classes, settings, _spelling("".join(c for c in classes if c != NO_LETTER)))
+    return SequenceReader(classes, SequenceSettings(), _spelling("".join(c for c in classes if c != NO_LETTER)))
 
 
 class Pipeline:
@@ -154,6 +155,7 @@ class Pipeline:
         showing = probs is not None and self.classifier.classes[int(np.argmax(probs))] != NO_LETTER
         result.words = self.transcript.update(probs, frame.t, moved, showing)
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
+        result.spelling = self.transcript.current
         result.suggestions_for = self.transcript.suggestions_for
         result.correction = self.transcript.correction
         result.timings_ms["total"] = tracked.track_ms + (time.perf_counter() - t1) * 1000

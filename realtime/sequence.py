@@ -16,9 +16,11 @@ out. This reader does the same over the frames of the current word:
   step from one letter to the next is weighed by English spelling (``realtime.language.CharBigram``, times
   ``lm_weight``);
 - a frame on which the hand moves ``min_bounce`` hand sizes or more within the motion span (a bounce, a slide,
-  the hand rising into place or dropping) is a transition. The same letter twice in a row needs such a
-  movement between them: a double letter is a bounce, as in ASL, while a dip in the probabilities of a held
-  letter never doubles it;
+  the hand rising into place or dropping) is likelier a transition: its floor is ``moving_floor``, so only a
+  letter the model reads clearly there is a letter. The same letter twice in a row needs such a movement
+  between them: a double letter is a bounce, as in ASL, while a dip in the probabilities of a held letter never
+  doubles it. Where the model reads the letter right through the bounce (a slide keeps the handshape), a
+  letter whose frames hold a bounce with the letter settled for ``min_letter_s`` on either side is two;
 - J and Z are signed with a movement (``realtime.motion``): :meth:`SequenceReader.add_moving` puts them in the
   reading in place of the letters their movement began as (the I a J starts from) and of those read during it.
 
@@ -47,10 +49,11 @@ TOP_CLASSES = 5  # classes kept of a segment's averaged probabilities
 @dataclass(frozen=True)
 class SequenceSettings:
     min_letter_s: float = 0.08  # the least time a letter is on the hand
-    transition_floor: float = 0.25  # a frame's transition probability is at least this
-    letter_cost: float = 2.0  # nats a letter costs: what keeps a flicker from being read as a letter
-    lm_weight: float = 0.5  # the power of English spelling against the frames' evidence
-    min_bounce: float = 0.3  # hand sizes moved within the motion span that make a frame a transition
+    transition_floor: float = 0.35  # a frame's transition probability is at least this
+    letter_cost: float = 1.0  # nats a letter costs: what keeps a flicker from being read as a letter
+    lm_weight: float = 0.3  # the power of English spelling against the frames' evidence
+    min_bounce: float = 0.3  # hand sizes moved within the motion span that make a frame a bounce
+    moving_floor: float = 0.4  # a bounce frame's transition probability is at least this
     frame_s: float = 1 / 30  # the time one unit of evidence stands for
     max_frame_s: float = 0.1  # a frame after a longer pause counts for this long at most
     max_frames: int = 1800  # frames of one word kept at most (a minute at 30 frames a second)
@@ -58,8 +61,8 @@ class SequenceSettings:
     def __post_init__(self) -> None:
         if self.min_letter_s < 0 or self.letter_cost < 0 or self.lm_weight < 0:
             raise UsageError("the reader's least letter time, letter cost and spelling weight must not be negative")
-        if not 0 < self.transition_floor < 1 or self.min_bounce <= 0:
-            raise UsageError("the transition floor must be between 0 and 1, the bounce positive")
+        if not 0 < self.transition_floor <= self.moving_floor < 1 or self.min_bounce <= 0:
+            raise UsageError("need 0 < transition floor <= moving floor < 1 and a positive bounce")
 
 
 @dataclass(frozen=True)
@@ -171,7 +174,7 @@ class SequenceReader:
         k = len(self.letters)
         self._cols = _Columns(k)
         self._frames: list[tuple[float, np.ndarray | None]] = []  # (t, probs or None)
-        self._bounce_at = -1  # the last frame that was a bounce
+        self._bounces: list[bool] = []  # per frame: the hand moved a bounce's distance
         self._moving: list[_Moving] = []
         self._set_start_column()
 
@@ -210,10 +213,9 @@ class SequenceReader:
             p = np.asarray(probs, dtype=np.float64)
             letters = np.log(np.maximum(p[self._letter_idx], 1e-4))
             none = float(p[self._none]) if self._none is not None else 0.0
-            gap = float(np.log(max(none, s.transition_floor)))
+            gap = float(np.log(max(none, s.moving_floor if bounce else s.transition_floor)))
         self._frames.append((t, None if probs is None else np.asarray(probs, dtype=np.float64)))
-        if bounce:
-            self._bounce_at = len(self._frames) - 1
+        self._bounces.append(bounce)
         c.grow()
         j = c.n
         c.cl[j] = c.cl[j - 1] + weight * letters
@@ -227,7 +229,7 @@ class SequenceReader:
     def _letter_column(self, j: int) -> None:
         """Best paths whose last segment is a letter ending at boundary j: over every start i allowed."""
         s, c = self.settings, self._cols
-        lo = self._bounce_at + 1  # a letter's frames hold no bounce
+        lo = 0
         hi = int(np.searchsorted(c.ct[:j], c.ct[j] - s.min_letter_s + 1e-9, side="right")) - 1
         if hi < lo:
             c.vl[j] = NEG
@@ -306,7 +308,28 @@ class SequenceReader:
                 ptr = int(c.bbptr[j, k])
                 kind = {0: "bounce", 1: "gap", 2: "letter"}[ptr]
                 j -= 1
-        return self._with_moving([self._segment(k, i, j) for k, i, j in reversed(segments)])
+        split = [part for k, i, j in reversed(segments) for part in self._split_at_bounce(k, i, j)]
+        return self._with_moving([self._segment(k, i, j) for k, i, j in split])
+
+    def _split_at_bounce(self, k: int, i: int, j: int) -> list[tuple[int, int, int]]:
+        """A letter whose frames (boundaries i to j) hold a bounce with the letter settled (read on top, no bounce)
+        for ``min_letter_s`` before and after it is that letter twice: a slide that kept the handshape."""
+        s, c = self.settings, self._cols
+        index = self._letter_idx[k]
+        settled = [
+            not self._bounces[f] and p is not None and int(np.argmax(p)) == index
+            for f, (_, p) in enumerate(self._frames[i:j], start=i)
+        ]
+        time = np.diff(c.ct[i : j + 1])  # each frame's time
+        for f in range(i, j):
+            if not self._bounces[f] or (f > i and self._bounces[f - 1]):
+                continue
+            end = next((g for g in range(f, j) if not self._bounces[g]), j)
+            before = sum(time[g - i] for g in range(i, f) if settled[g - i])
+            after = sum(time[g - i] for g in range(end, j) if settled[g - i])
+            if before >= s.min_letter_s and after >= s.min_letter_s:
+                return [(k, i, f), *self._split_at_bounce(k, end, j)]
+        return [(k, i, j)]
 
     def _segment(self, k: int, i: int, j: int) -> Segment:
         frames = [p for _, p in self._frames[i:j] if p is not None]

@@ -38,11 +38,11 @@ class WordEvent:
 
 
 class Transcript:
-    """The text spelled so far: finished words and the word being spelled, read by ``reader``. ``decode`` (held letters to a
-    ``Decoded``: ``realtime.decode.WordDecoder.decode``) chooses each finished word; without it a word is its
-    letters. ``suggest`` (a word to its closest dictionary words, best first) is asked once per finished word, on
-    a thread of its own: a search of the dictionary takes a tenth of a second or more, which the live loop
-    should not wait for."""
+    """The text spelled so far: finished words and the word being spelled, read by ``reader``. ``decode`` (held
+    letters to a ``Decoded``: ``realtime.decode.WordDecoder.decode``) chooses each finished word; without it a
+    word is its letters. ``suggest`` (a word to its closest dictionary words, best first) is asked once per
+    finished word, on a thread of its own: a search of the dictionary takes a tenth of a second or more, which
+    the live loop should not wait for."""
 
     def __init__(
         self,

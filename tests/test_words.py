@@ -21,6 +21,7 @@ from realtime.suggest import Dictionary, distance
 from tests import spelling
 from tests.spelling import CLASSES, FPS, probs
 
+
 def commit(letter, t=0.0, repeat=False, replaces=None):
     return LetterEvent("commit", t, letter, 0.9, replaces, repeat)
 
@@ -88,7 +89,7 @@ def test_letters_signed_fast_with_transitions_between_them_are_all_read(seconds,
     show a half-formed shape (another letter at 0.35, none clearly); no still hold anywhere."""
     frames, t, transcript = [], 0.0, spelling.transcript()
     rng = np.random.default_rng(1)
-    for i, letter in enumerate("BRANCH"):
+    for letter in "BRANCH":
         for _ in range(max(round(0.35 * seconds * fps), 1)):
             noise = rng.dirichlet(np.ones(len(CLASSES))) * 0.4
             frames.append((noise + 0.6 * probs(rng.choice(["E", "O", "none"]), 0.35), 0.1))

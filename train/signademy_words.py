@@ -8,7 +8,9 @@ first frames of its hold. A letter takes ``letter_s`` seconds, ``TRANSITION_SHAR
 is a learner's careful pace, 0.25 s four letters a second, 0.17 s a fluent signer's six. A double letter's
 second half is its held frames slid sideways by ``SLIDE_PX`` (about 0.45 hand widths) in ``SLIDE_S``, the way a
 signer slides the hand for the LL of HELLO. After a word the hand drops (the last letter's rise played
-backwards, shortened likewise) and stays out of view for ``gap_s``.
+backwards) and stays out of view for ``gap_s``. The M, N, T and Q clips teach: the signer shows other letters on
+the way into them (a V before N), so of their rise only the last tenth of a second, the letter's own forming, is
+used.
 
 Frames are taken at ``fps`` from the clips' 30: every clip frame's time is kept, so 15 frames a second sees the
 same movement sampled half as often.
@@ -28,6 +30,7 @@ from realtime.capture import VideoFile
 
 HOLDS = REPO_ROOT / "tests" / "replay" / "signademy_holds.json"
 RISE_S = 0.3  # the end of a letter's rise used as the transition into it
+TEACHING_RISE_S = 0.1  # the rise kept of a teaching clip: before it the signer shows other letters
 TRANSITION_SHARE = 0.35  # of a letter's time, the transition into it
 SLIDE_PX, SLIDE_S = 100, 0.13  # a double letter's slide: about 0.45 of the signer's hand width, in 0.13 s
 GAP_CLIP = "F"  # whose first frames show no hand
@@ -42,6 +45,7 @@ class SignademyClips:
         self.folder = Path(folder)
         self.fps: float = labels["fps"]
         self.holds: dict[str, tuple[int, int]] = {k: tuple(v) for k, v in labels["holds"].items()}
+        self.teaching = set(labels.get("formed_from", {}))  # clips whose rise shows other letters on the way
         self._cache: dict[str, list[np.ndarray]] = {}
 
     @property
@@ -55,7 +59,11 @@ class SignademyClips:
         return self._cache[letter]
 
     def rise(self, letter: str) -> list[np.ndarray]:
-        return self.frames(letter)[: self.holds[letter][0]]
+        """The hand rising into the letter; of a teaching clip (M, N, T, Q: other letters are shown on the way)
+        only its last ``TEACHING_RISE_S``, the letter's own forming."""
+        first = self.holds[letter][0]
+        start = first - round(TEACHING_RISE_S * self.fps) if letter in self.teaching else 0
+        return self.frames(letter)[start:first]
 
     def hold(self, letter: str) -> list[np.ndarray]:
         first, last = self.holds[letter]
@@ -70,7 +78,7 @@ def sampled(frames: list[np.ndarray], seconds: float, fps: float) -> list[np.nda
 
 
 def shifted(image: np.ndarray, dx: int) -> np.ndarray:
-    m = np.float32([[1, 0, dx], [0, 1, 0]])
+    m = np.array([[1, 0, dx], [0, 1, 0]], dtype=np.float32)
     return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REPLICATE)
 
 

@@ -15,9 +15,10 @@ goes through ``run.py --video CLIP --no-window --fast --transcript --events``, a
 
 Both for the letters as read (the events' ``letters``) and for the text decoded with the dictionary (the
 transcript); and what the dictionary did: words read right that it changed (**false corrections**) and words
-read wrong that it made right (**fixes**). ``--models DIR`` takes the fold models of ``python -m train --cv K --save-folds DIR`` and reads each
-session with the model that never saw it, so the figures are for unseen people (the signademy signer is in
-no training set: she is read by the first fold model); ``--model`` reads every session with one model.
+read wrong that it made right (**fixes**). ``--models DIR`` takes the fold models of ``python -m train --cv K
+--save-folds DIR`` and reads each session with the model that never saw it, so the figures are for unseen
+people (the signademy signer is in no training set: she is read by the first fold model); ``--model`` reads
+every session with one model.
 """
 
 from __future__ import annotations
@@ -306,9 +307,8 @@ def summarise(rows: list[dict]) -> list[dict]:
 
 
 def print_table(summary: list[dict]) -> None:
-    print(
-        "source    | letter s | fps | words | letters read | words read | letters decoded | words decoded | fixed | broken"
-    )
+    print("source    | letter s | fps | words | letters read | words read | letters decoded | words decoded", end="")
+    print(" | fixed | broken")
     for s in summary:
         raw, dic = s["raw"], s["dictionary"]
         print(

@@ -200,6 +200,7 @@ def frame_json(result: FrameResult, dropped: int) -> dict[str, Any]:
         ],
         "words": [{"word": w_.word, "letters": w_.letters, "corrected": w_.corrected} for w_ in result.words],
         "text": result.text,
+        "spelling": result.spelling,
         "correction": None
         if result.correction is None
         else {"letters": result.correction[0], "word": result.correction[1]},
@@ -286,7 +287,9 @@ def create_app(
     def pipeline() -> Pipeline:
         words = Transcript(
             reader_for(classifier.classes),
-            options.word_gap_s, dictionary.suggest if dictionary else None, decoder.decode if decoder else None
+            options.word_gap_s,
+            dictionary.suggest if dictionary else None,
+            decoder.decode if decoder else None,
         )
         return Pipeline(
             classifier, options.settings, options.prefer, track_max_side=options.track_max_side, transcript=words

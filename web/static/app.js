@@ -137,7 +137,12 @@ function show(answer) {
   letterBox.textContent = answer.letter || (answer.hand ? "-" : "");
   letterBox.className = answer.letter ? "" : "none";
   letterBox.dataset.letter = answer.letter || "";
-  textBox.textContent = answer.text;
+  const spelling = answer.spelling || "";  // the word being spelled: its reading may still change
+  const settled = spelling ? answer.text.slice(0, answer.text.length - spelling.length) : answer.text;
+  const current = document.createElement("span");
+  current.className = "provisional";
+  current.textContent = spelling;
+  textBox.replaceChildren(settled, current);
   localStorage.setItem(KEPT, answer.text);
   notesBox.textContent = answer.correction ? `read ${answer.correction.letters}: “undo correction” puts it back` : "";
   showSuggestions(answer.suggestions, answer.suggestions_for);
