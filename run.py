@@ -53,6 +53,11 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
         help="track the hand on a copy of larger frames scaled to this long side; 0: the full frame "
         f"(default {LIVE_TRACK_MAX_SIDE}; the crop is always cut from the full frame)",
     )
+    p.add_argument(
+        "--track-lite",
+        action="store_true",
+        help="track the hand with MediaPipe's lighter landmark model: about half the tracking time, for slow machines",
+    )
     p.add_argument("--left-handed", action="store_true", help="with two hands in view, prefer the left one")
     p.add_argument("--no-window", action="store_true", help="run without a window (replay, benchmarks)")
     p.add_argument("--events", type=Path, metavar="OUT.jsonl", help="write one JSON line per committed letter")
@@ -199,6 +204,7 @@ def run(args: argparse.Namespace) -> int:
             args.word_gap_s,
             suggestions=not args.no_suggestions,
             autocorrect=not args.no_autocorrect,
+            track_lite=args.track_lite,
         )
         return serve(args.model, args.device, args.host, args.port, args.max_sessions, args.no_letter_offset, options)
     check_before_work(args)
@@ -213,7 +219,14 @@ def run(args: argparse.Namespace) -> int:
         None if args.no_autocorrect else WordDecoder.english(letters).decode,
     )
     with (
-        Pipeline(classifier, settings, prefer, track_max_side=args.track_max_side or None, transcript=transcript) as p,
+        Pipeline(
+            classifier,
+            settings,
+            prefer,
+            track_max_side=args.track_max_side or None,
+            transcript=transcript,
+            track_lite=args.track_lite,
+        ) as p,
         stop_on_signals() as stop,
         open_source(args.camera, args.video, not args.fast, args.width, args.height, args.fps) as source,
         Sinks() as sinks,

@@ -100,11 +100,13 @@ class Pipeline:
         box_alpha: float = 0.5,
         track_max_side: int | None = LIVE_TRACK_MAX_SIDE,
         transcript: Transcript | None = None,
+        track_lite: bool = False,
     ) -> None:
         """``prefer_hand``: MediaPipe handedness label to pick when two hands appear and none is tracked.
-        ``track_max_side``: track a copy of larger frames scaled down to this (``HandTracker``)."""
+        ``track_max_side``: track a copy of larger frames scaled down to this; ``track_lite``: with MediaPipe's
+        lighter landmark model (``HandTracker``)."""
         self.classifier = classifier
-        self.tracker = HandTracker(video=True, max_side=track_max_side)
+        self.tracker = HandTracker(video=True, max_side=track_max_side, lite=track_lite)
         self.smoother = LetterSmoother(classifier.classes, settings)
         self.box_smoother = BoxSmoother(alpha=box_alpha)
         self.motion = MotionRecognizer(personal=classifier.info.get("moving_shapes"))
@@ -153,7 +155,9 @@ class Pipeline:
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
         # the word gap runs from the moment the hand is gone or shows no letter
         showing = probs is not None and self.classifier.classes[int(np.argmax(probs))] != NO_LETTER
+        t4 = time.perf_counter()
         result.words = self.transcript.update(probs, frame.t, moved, showing)
+        result.timings_ms["read"] = (time.perf_counter() - t4) * 1000
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
         result.spelling = self.transcript.current
         result.suggestions_for = self.transcript.suggestions_for

@@ -31,10 +31,18 @@ class HandTracker:
     landmarks come back in the full frame's pixels (MediaPipe's are fractions of the frame). Whatever
     ``max_side`` says, no image larger than :data:`MEDIAPIPE_MAX_SIDE` reaches MediaPipe, and a strip thinner
     than ``core.images.MIN_SIDE`` (no hand fits in it) has no hand without being shown to it.
+
+    ``lite``: MediaPipe's lighter landmark model (``model_complexity=0``), for slow machines: about half the
+    tracking time (docs/RESULTS.md, "Speed").
     """
 
     def __init__(
-        self, video: bool, max_hands: int = 2, min_confidence: float = 0.5, max_side: int | None = None
+        self,
+        video: bool,
+        max_hands: int = 2,
+        min_confidence: float = 0.5,
+        max_side: int | None = None,
+        lite: bool = False,
     ) -> None:
         import mediapipe as mp  # heavy import, kept out of module import time
 
@@ -42,7 +50,7 @@ class HandTracker:
         self._hands = mp.solutions.hands.Hands(
             static_image_mode=not video,
             max_num_hands=max_hands,
-            model_complexity=1,
+            model_complexity=0 if lite else 1,
             min_detection_confidence=min_confidence,
             min_tracking_confidence=min_confidence,
         )

@@ -11,6 +11,7 @@ what changes while spelling is the current word alone.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ class WordEvent:
     t: float
     word: str
     letters: str = ""
+    onsets: tuple[float, ...] = ()  # when each letter read began (its first frame); NaN for one an edit kept
 
     @property
     def corrected(self) -> bool:
@@ -129,7 +131,9 @@ class Transcript:
 
     def end_word(self, t: float) -> WordEvent:
         """Finish the current word now (the gap has passed, or the run ends)."""
-        held = [*self._fixed, *(g.held for g in self.reader.reading(final=True))]
+        reading = self.reader.reading(final=True)
+        held = [*self._fixed, *(g.held for g in reading)]
+        onsets = (*(math.nan for _ in self._fixed), *(g.t0 for g in reading))
         self._forget_reading()
         letters = "".join(h.letter for h in held)
         word = self.decode(held).word if self.decode is not None and held else letters
@@ -138,7 +142,7 @@ class Transcript:
         if self.suggest is not None and self._pool is not None:
             suggest = self.suggest
             self._suggestions = self._pool.submit(suggest, word)
-        return WordEvent(t, word, letters)
+        return WordEvent(t, word, letters, onsets)
 
     def _forget_reading(self) -> None:
         self.reader.reset()

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,8 +51,25 @@ def test_the_benchmark_reports_every_number_on_a_short_clip(signademy, tmp_path)
     assert set(fps) == {"floor", "floor, tracking at 960", "live loop", "live loop, stages one after the other"}
     assert all(v > 0 for v in fps.values())
     assert report["ratio"] == pytest.approx(fps["live loop"] / fps["floor"], rel=0.01)
-    assert {"track", "crop", "classify", "total"} <= set(report["stage_ms"])
+    assert {"track", "crop", "classify", "read", "total"} <= set(report["stage_ms"])
+    assert report["letter_display_ms"] == {"letters": 0, "p50": None, "p95": None}  # no letter in the rise
     camera = report["camera"]
     assert camera["size"] == "640x480" and camera["delivered"] == 40 and 0 < camera["processed"] <= 40
     latency = camera["latency_ms"]
     assert 0 < latency["p50"] <= latency["p95"] <= latency["max"]
+
+
+def test_a_letters_display_delay_runs_from_its_first_frame_to_its_first_showing_in_place():
+    from realtime.bench import DisplayDelay
+    from realtime.capture import Frame
+    from realtime.pipeline import FrameResult
+    from realtime.words import WordEvent
+
+    delay = DisplayDelay()
+    for t, spelling in [(0.1, "C"), (0.2, "CE"), (0.3, "CA"), (0.4, "CAB")]:  # E became A: shown from 0.3
+        delay.write(FrameResult(Frame(np.zeros((4, 4, 3), np.uint8), 0, t), spelling=spelling))
+    ended = FrameResult(
+        Frame(np.zeros((4, 4, 3), np.uint8), 0, 1.5), words=[WordEvent(1.5, "CAB", "CAB", (0.0, 0.15, 0.35))]
+    )
+    delay.write(ended)
+    assert delay.seconds == pytest.approx([0.1, 0.15, 0.05])

@@ -99,6 +99,7 @@ class SessionOptions:
     word_gap_s: float = WORD_GAP_S
     suggestions: bool = True
     autocorrect: bool = True
+    track_lite: bool = False  # MediaPipe's lighter landmark model
 
 
 class ApiError(Exception):
@@ -292,7 +293,12 @@ def create_app(
             decoder.decode if decoder else None,
         )
         return Pipeline(
-            classifier, options.settings, options.prefer, track_max_side=options.track_max_side, transcript=words
+            classifier,
+            options.settings,
+            options.prefer,
+            track_max_side=options.track_max_side,
+            transcript=words,
+            track_lite=options.track_lite,
         )
 
     app = FastAPIOffline(  # /docs and /redoc with their scripts served from the package, not a CDN
