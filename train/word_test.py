@@ -15,10 +15,12 @@ goes through ``run.py --video CLIP --no-window --fast --transcript --events``, a
 
 Both for the letters as read (the events' ``letters``) and for the text decoded with the dictionary (the
 transcript); and what the dictionary did: words read right that it changed (**false corrections**) and words
-read wrong that it made right (**fixes**). ``--models DIR`` takes the fold models of ``python -m train --cv K
---save-folds DIR`` and reads each session with the model that never saw it, so the figures are for unseen
-people (the signademy signer is in no training set: she is read by the first fold model); ``--model`` reads
-every session with one model.
+read wrong that it made right (**fixes**). ``--names K`` adds K names outside the dictionary to each clip's
+words, counted apart too: a name read right must stay as spelled.
+
+``--models DIR`` takes the fold models of ``python -m train --cv K --save-folds DIR`` and reads each session
+with the model that never saw it, so the figures are for unseen people (the signademy signer is in no
+training set: she is read by the first fold model); ``--model`` reads every session with one model.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ SIZE = (640, 480)
 SIGNADEMY = "signademy"  # the name of the signademy signer's session
 GAP_S = 1.5  # the hand out of view between words
 WORD_POOL = 3000  # words are drawn from wordfreq's this many most frequent English words
+# Names outside the dictionary's 30,000 words (``--names``): spelled clearly, they must stay as spelled.
+NAMES = ("BRISCOE", "GOWER", "QUIGLEY", "YORKE", "BARNABY", "BEATRIX", "ROSALIND", "CORDELIA")
 
 
 @dataclass(frozen=True)
@@ -190,11 +194,16 @@ def score(spelled: list[str], read: list[str]) -> dict[str, int]:
 
 
 def corrections(spelled: list[str], raw: list[str], decoded: list[str]) -> dict[str, int]:
-    """What the dictionary did to each word read: made a word read right wrong, or a word read wrong right."""
+    """What the dictionary did to each word read: made a word read right wrong, or a word read wrong right; and
+    the names spelled, read right, and kept right."""
     pairs = list(zip(raw, decoded))
+    names = [w for w in spelled if w in NAMES]
     return {
         "false_corrections": sum(r in spelled and d != r for r, d in pairs),
         "fixes": sum(r not in spelled and d in spelled for r, d in pairs),
+        "names": len(names),
+        "names_read": sum(n in raw for n in names),
+        "names_kept": sum(n in decoded for n in names),
     }
 
 
@@ -214,6 +223,12 @@ def models_for(sessions: list[Session], data: Path | None, model: Path | None, f
     return chosen
 
 
+def names(letters: set[str], rng: random.Random, n: int) -> list[str]:
+    """``n`` of the names spelled with ``letters`` only (fewer when fewer are)."""
+    pool = [name for name in NAMES if set(name) <= letters]
+    return rng.sample(pool, min(n, len(pool)))
+
+
 @dataclass(frozen=True)
 class Clip:
     session: str
@@ -230,7 +245,7 @@ def clips(args: argparse.Namespace, sessions: list[Session]) -> Iterator[Clip]:
         for letter_s in args.letter_s:
             for session in sessions:
                 rng = random.Random(f"{args.seed}/{session.name}")
-                words = common_words(set(session.shots), rng, args.words)
+                words = common_words(set(session.shots), rng, args.words) + names(set(session.shots), rng, args.names)
                 yield Clip(
                     session.name, letter_s, fps, words, SIZE, clip_frames(session, words, letter_s, rng, fps=fps)
                 )
@@ -238,6 +253,7 @@ def clips(args: argparse.Namespace, sessions: list[Session]) -> Iterator[Clip]:
                 signer = SignademyClips(args.signademy)
                 rng = random.Random(f"{args.seed}/{SIGNADEMY}")
                 words = common_words(set(signer.letters), rng, args.words, doubles=True)
+                words += names(set(signer.letters), rng, args.names)
                 height, width = signer.frames("A")[0].shape[:2]
                 size = (width // 2, height // 2)
                 yield Clip(SIGNADEMY, letter_s, fps, words, size, word_frames(signer, words, letter_s, fps))
@@ -300,21 +316,22 @@ def summarise(rows: list[dict]) -> list[dict]:
                 "words": round(total["words_right"] / max(total["words"], 1), 4),
             }
         line["words_spelled"] = sum(r["raw"]["words"] for r in mine)
-        line["false_corrections"] = sum(r["false_corrections"] for r in mine)
-        line["fixes"] = sum(r["fixes"] for r in mine)
+        for key in ("false_corrections", "fixes", "names", "names_read", "names_kept"):
+            line[key] = sum(r[key] for r in mine)
         out.append(line)
     return out
 
 
 def print_table(summary: list[dict]) -> None:
     print("source    | letter s | fps | words | letters read | words read | letters decoded | words decoded", end="")
-    print(" | fixed | broken")
+    print(" | fixed | broken | names read | names kept")
     for s in summary:
         raw, dic = s["raw"], s["dictionary"]
         print(
             f"{s['source']:9s} | {s['letter_s']:8.2f} | {s['fps']:3g} | {s['words_spelled']:5d} | "
             f"{raw['letters']:12.2%} | {raw['words']:10.2%} | {dic['letters']:15.2%} | {dic['words']:13.2%} | "
-            f"{s['fixes']:5d} | {s['false_corrections']:6d}"
+            f"{s['fixes']:5d} | {s['false_corrections']:6d} | {s['names_read']:4d} of {s['names']:3d} | "
+            f"{s['names_kept']:4d} of {s['names']:3d}"
         )
 
 
@@ -335,6 +352,7 @@ def parse_args(argv: list[str] | None, prog: str | None = None) -> argparse.Name
     )
     p.add_argument("--fps", nargs="+", type=number(5, 60), default=[30.0], help="frames a second of the clips")
     p.add_argument("--words", type=number(1, 50, integer=True), default=6, help="words a session (default 6)")
+    p.add_argument("--names", type=number(0, len(NAMES), integer=True), default=0, help="names a clip (default 0)")
     p.add_argument("--seed", type=int, default=0, help="which words and shots")
     p.add_argument(
         "--run-py",
