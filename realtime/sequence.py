@@ -44,6 +44,8 @@ from realtime.language import CharBigram
 
 NEG = -1e18  # an impossible path's score (finite, so sums of impossible paths stay ordered)
 TOP_CLASSES = 5  # classes kept of a segment's averaged probabilities
+REPEAT_WINDOW_S = 0.3  # a double letter's halves are looked for this close to the bounce between them
+MIN_DOUBLE = 0.01  # a letter English doubles at least this often after itself (LL, EE: not WW, HH)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class SequenceSettings:
     lm_weight: float = 0.3  # the power of English spelling against the frames' evidence
     min_bounce: float = 0.3  # hand sizes moved within the motion span that make a frame a bounce
     moving_floor: float = 0.4  # a bounce frame's transition probability is at least this
+    max_bounce_s: float = 0.4  # the longest movement between a double letter's halves (a rising hand is longer)
     frame_s: float = 1 / 30  # the time one unit of evidence stands for
     max_frame_s: float = 0.1  # a frame after a longer pause counts for this long at most
     max_frames: int = 1800  # frames of one word kept at most (a minute at 30 frames a second)
@@ -163,7 +166,9 @@ class SequenceReader:
             w = settings.lm_weight
             self._lm_next, self._lm_first = w * language.log_next, w * language.log_first
             self._lm_last = w * language.log_last
+            self._lm_log_next: np.ndarray | None = language.log_next
         else:
+            self._lm_log_next = None
             self._lm_next, self._lm_first, self._lm_last = np.zeros((k, k)), np.zeros(k), np.zeros(k)
         self._lm_other = self._lm_next.copy()
         np.fill_diagonal(self._lm_other, NEG)  # a letter after itself needs a bounce between
@@ -312,21 +317,29 @@ class SequenceReader:
         return self._with_moving([self._segment(k, i, j) for k, i, j in split])
 
     def _split_at_bounce(self, k: int, i: int, j: int) -> list[tuple[int, int, int]]:
-        """A letter whose frames (boundaries i to j) hold a bounce with the letter settled (read on top, no bounce)
-        for ``min_letter_s`` before and after it is that letter twice: a slide that kept the handshape."""
+        """A letter whose frames (boundaries i to j) hold a bounce, short as a slide is (``max_bounce_s``), with
+        the letter settled (on top, the hand still) for ``min_letter_s`` within ``REPEAT_WINDOW_S`` before and
+        after it, is that letter twice: a slide that kept the handshape. Not for a letter English never doubles
+        (WW, HH: a hand pausing as it rises)."""
         s, c = self.settings, self._cols
+        if self._lm_log_next is not None and self._lm_log_next[k, k] < np.log(MIN_DOUBLE):
+            return [(k, i, j)]
         index = self._letter_idx[k]
-        settled = [
-            not self._bounces[f] and p is not None and int(np.argmax(p)) == index
-            for f, (_, p) in enumerate(self._frames[i:j], start=i)
-        ]
-        time = np.diff(c.ct[i : j + 1])  # each frame's time
+        times = c.ct[i : j + 1]
+
+        def settled_s(frames: list[int]) -> float:
+            """Time of those frames on which the hand is still and shows the letter."""
+            still = [(f, p) for f in frames if not self._bounces[f] and (p := self._frames[f][1]) is not None]
+            return sum(times[f + 1 - i] - times[f - i] for f, p in still if int(np.argmax(p)) == index)
+
         for f in range(i, j):
             if not self._bounces[f] or (f > i and self._bounces[f - 1]):
                 continue
             end = next((g for g in range(f, j) if not self._bounces[g]), j)
-            before = sum(time[g - i] for g in range(i, f) if settled[g - i])
-            after = sum(time[g - i] for g in range(end, j) if settled[g - i])
+            if times[end - i] - times[f - i] > s.max_bounce_s:
+                continue
+            before = settled_s([g for g in range(i, f) if times[f - i] - times[g - i] <= REPEAT_WINDOW_S])
+            after = settled_s([g for g in range(end, j) if times[g - i] - times[end - i] < REPEAT_WINDOW_S])
             if before >= s.min_letter_s and after >= s.min_letter_s:
                 return [(k, i, f), *self._split_at_bounce(k, end, j)]
         return [(k, i, j)]

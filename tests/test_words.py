@@ -273,3 +273,18 @@ def test_speech_makes_a_wav_that_holds_sound(tmp_path):
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
         seconds = w.getnframes() / w.getframerate()
     assert 0.3 < seconds < 3 and np.abs(samples).max() > 3000
+
+
+def test_a_letter_english_never_doubles_is_not_doubled_by_a_pause_in_a_moving_hand():
+    """A hand that pauses as it rises into an H and moves on is one H; the same movement on an L is an LL."""
+    from realtime.language import CharBigram
+    from realtime.sequence import SequenceReader
+    from realtime.words import Transcript
+
+    letters = "".join(c for c in CLASSES if c != "none")
+    for letter, read in (("H", "AHA"), ("L", "ALLA")):
+        transcript = Transcript(SequenceReader(CLASSES, language=CharBigram.english(letters)))
+        frames = hold("A") + hold(letter, 0.3) + slide(letter) + hold(letter, 0.3) + hold("A")
+        for k, (shown, moved) in enumerate(frames):
+            transcript.update(probs(shown), k / FPS, moved, showing=True)
+        assert transcript.current == read
