@@ -93,7 +93,11 @@ def word_frames(
     """The words spelled at ``letter_s`` seconds a letter, ``fps`` frames a second (see the module's docstring).
     ``transition_share`` 0 joins the letters at their holds (a cut from one held shape to the next)."""
     rise_frames = round(RISE_S * clips.fps)
-    hold_s, transition_s = letter_s * (1 - transition_share), letter_s * transition_share
+    # whole frames a letter takes at this rate, then its transition's share of them: each speed keeps its own
+    # length at 15 frames a second too (rounding each part apart made 0.25 s and 0.17 s the same three frames)
+    frames = max(round(letter_s * fps), 1)
+    transition_n = round(frames * transition_share) if transition_share > 0 else 0
+    hold_s, transition_s = (frames - transition_n) / fps, transition_n / fps
     for word in words:
         for i, letter in enumerate(word):
             hold = clips.hold(letter)
@@ -106,7 +110,7 @@ def word_frames(
                 yield from (shifted(held[min(k, len(held) - 1)], dx) for k, dx in enumerate(steps))
                 yield from (shifted(image, SLIDE_PX) for image in held[slide:])
                 continue
-            elif transition_share > 0:
+            elif transition_n > 0:
                 yield from sampled(clips.rise(letter)[-rise_frames:], transition_s, fps)
             yield from held
         drop = clips.rise(word[-1])[::-1]
