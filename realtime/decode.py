@@ -14,7 +14,9 @@ be put in, so names spelled with sure letters stay.
 The letters as read are scored the same way, with the word's frequency when they are a word and otherwise a
 prior for strings outside the dictionary (names, rare words) that falls with their length. The best word
 replaces them only when it is ``margin`` (natural log) more likely: a name spelled with sure letters stays as
-spelled. Scores are vectorised over all words of a length at once, a millisecond or so a word.
+spelled. Letters that are a dictionary word themselves need ``word_margin``: a word read as a word is rarely
+a misreading, while a frequent neighbour (MODE read, MORE proposed; WARS and WAS) is often likelier by its
+frequency alone. Scores are vectorised over all words of a length at once, a millisecond or so a word.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ class DecoderSettings:
     unknown: float = 1e-5  # the prior of a string outside the dictionary, times e^(-letter_nats * length)
     letter_nats: float = 1.5  # what each letter of such a string costs: names are not random strings
     margin: float = 1.5  # how much likelier (natural log) a word must be than the letters as read
+    word_margin: float = 4.0  # the same when the letters as read are a dictionary word themselves
     prior_weight: float = 1.0  # the power of the frequency prior against the holds' evidence
     sure: float = 0.9  # a hold whose letter has this much is kept: never swapped for another, never dropped
 
@@ -129,7 +132,8 @@ class WordDecoder:
             if score > best_score and math.isfinite(score):
                 best, best_score = word, score
         gain = best_score - read_score
-        if best != letters and gain >= self.settings.margin:
+        margin = self.settings.word_margin if letters in self._known else self.settings.margin
+        if best != letters and gain >= margin:
             return Decoded(letters, best, round(gain, 3))
         return Decoded(letters, letters)
 

@@ -131,3 +131,11 @@ def test_a_word_finished_after_the_transcript_closed_gets_no_suggestions_and_no_
     spelling.show(transcript, 0.0, "A")
     transcript.close()
     assert transcript.finish(0.5) is not None and transcript.text == "A" and transcript.suggestions == []
+
+
+def test_a_word_read_as_a_dictionary_word_is_not_swapped_for_a_frequent_neighbour():
+    """Seen on an unseen webcam session: MODE read (its D unsure), MORE shown; WARS read, WAS shown."""
+    decoder = WordDecoder(["mode", "more", "wars", "was"], [5e-5, 1e-3, 3e-5, 5e-3], LETTERS, DecoderSettings())
+    unsure_d = [HeldLetter("D", (("D", 0.6), ("R", 0.3)))]
+    assert decoder.decode(sure("MO") + unsure_d + sure("E")).word == "MODE"
+    assert decoder.decode([HeldLetter(c, ((c, 0.7),)) for c in "WARS"]).word == "WARS"
