@@ -314,7 +314,35 @@ class SequenceReader:
                 kind = {0: "bounce", 1: "gap", 2: "letter"}[ptr]
                 j -= 1
         split = [part for k, i, j in reversed(segments) for part in self._split_at_bounce(k, i, j)]
-        return self._with_moving([self._segment(k, i, j) for k, i, j in split])
+        kept = [g for n, g in enumerate(split) if n == 0 or g[0] != split[n - 1][0] or self._double(split[n - 1], g)]
+        return self._with_moving([self._segment(k, i, j) for k, i, j in kept])
+
+    def _double(self, first: tuple[int, int, int], second: tuple[int, int, int]) -> bool:
+        """Whether the same letter read twice with a movement between (boundaries ``first`` then ``second``) is a
+        double letter: one English doubles, the movement as short as a bounce, the letter settled after it. A
+        hand rising into a letter, or dropping from it, passes through it too, with a longer movement."""
+        s, c = self.settings, self._cols
+        k, _, end = first
+        _, start, stop = second
+        return (
+            self._doubles(k)
+            and c.ct[start] - c.ct[end] <= s.max_bounce_s
+            and self._settled_s(k, range(start, stop), c.ct[start] + REPEAT_WINDOW_S) >= s.min_letter_s
+        )
+
+    def _doubles(self, k: int) -> bool:
+        """English doubles letter k (LL, EE, SS; not WW, HH, II); any letter without a spelling model."""
+        return self._lm_log_next is None or bool(self._lm_log_next[k, k] >= np.log(MIN_DOUBLE))
+
+    def _settled_s(self, k: int, frames: range, until: float = np.inf) -> float:
+        """Time of those frames, starting before ``until``, on which the hand is still and shows letter k."""
+        c, index = self._cols, self._letter_idx[k]
+        total = 0.0
+        for f in frames:
+            p = self._frames[f][1]
+            if c.ct[f] < until and not self._bounces[f] and p is not None and int(np.argmax(p)) == index:
+                total += c.ct[f + 1] - c.ct[f]
+        return total
 
     def _split_at_bounce(self, k: int, i: int, j: int) -> list[tuple[int, int, int]]:
         """A letter whose frames (boundaries i to j) hold a bounce, short as a slide is (``max_bounce_s``), with
@@ -322,24 +350,18 @@ class SequenceReader:
         after it, is that letter twice: a slide that kept the handshape. Not for a letter English never doubles
         (WW, HH: a hand pausing as it rises)."""
         s, c = self.settings, self._cols
-        if self._lm_log_next is not None and self._lm_log_next[k, k] < np.log(MIN_DOUBLE):
+        if not self._doubles(k):
             return [(k, i, j)]
-        index = self._letter_idx[k]
-        times = c.ct[i : j + 1]
-
-        def settled_s(frames: list[int]) -> float:
-            """Time of those frames on which the hand is still and shows the letter."""
-            still = [(f, p) for f in frames if not self._bounces[f] and (p := self._frames[f][1]) is not None]
-            return sum(times[f + 1 - i] - times[f - i] for f, p in still if int(np.argmax(p)) == index)
-
         for f in range(i, j):
             if not self._bounces[f] or (f > i and self._bounces[f - 1]):
                 continue
             end = next((g for g in range(f, j) if not self._bounces[g]), j)
-            if times[end - i] - times[f - i] > s.max_bounce_s:
+            if c.ct[end] - c.ct[f] > s.max_bounce_s:
                 continue
-            before = settled_s([g for g in range(i, f) if times[f - i] - times[g - i] <= REPEAT_WINDOW_S])
-            after = settled_s([g for g in range(end, j) if times[g - i] - times[end - i] < REPEAT_WINDOW_S])
+            before = self._settled_s(k, range(i, f), np.inf) - self._settled_s(
+                k, range(i, f), c.ct[f] - REPEAT_WINDOW_S
+            )
+            after = self._settled_s(k, range(end, j), c.ct[end] + REPEAT_WINDOW_S)
             if before >= s.min_letter_s and after >= s.min_letter_s:
                 return [(k, i, f), *self._split_at_bounce(k, end, j)]
         return [(k, i, j)]

@@ -275,16 +275,19 @@ def test_speech_makes_a_wav_that_holds_sound(tmp_path):
     assert 0.3 < seconds < 3 and np.abs(samples).max() > 3000
 
 
-def test_a_letter_english_never_doubles_is_not_doubled_by_a_pause_in_a_moving_hand():
-    """A hand that pauses as it rises into an H and moves on is one H; the same movement on an L is an LL."""
+@pytest.mark.parametrize("blur", [False, True], ids=["shape kept", "blurred"])
+def test_a_letter_english_never_doubles_is_not_doubled_by_a_pause_in_a_moving_hand(blur):
+    """A hand that pauses as it rises into an H and moves on is one H (15 frames a second read WWORD); the same
+    movement on an L is an LL; a long movement (the hand dropping) doubles nothing."""
     from realtime.language import CharBigram
     from realtime.sequence import SequenceReader
     from realtime.words import Transcript
 
     letters = "".join(c for c in CLASSES if c != "none")
-    for letter, read in (("H", "AHA"), ("L", "ALLA")):
+    for letter, frames_moving, read in (("H", 4, "AHA"), ("L", 4, "ALLA"), ("L", 20, "ALA")):
         transcript = Transcript(SequenceReader(CLASSES, language=CharBigram.english(letters)))
-        frames = hold("A") + hold(letter, 0.3) + slide(letter) + hold(letter, 0.3) + hold("A")
+        move = slide("none" if blur else letter, frames_moving, 0.6)
+        frames = hold("A") + hold(letter, 0.3) + move + hold(letter, 0.3) + hold("A")
         for k, (shown, moved) in enumerate(frames):
             transcript.update(probs(shown), k / FPS, moved, showing=True)
-        assert transcript.current == read
+        assert transcript.current == read, (letter, frames_moving)
