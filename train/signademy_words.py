@@ -38,15 +38,22 @@ GAP_FRAMES = 58  # how many (1.9 s)
 
 
 class SignademyClips:
-    """The letter clips of ``folder`` (``<L>/signademy_<L>.mp4``), read once each."""
+    """The letter clips of ``folder`` (``<L>/signademy_<L>.mp4``), read once each, scaled by ``scale`` (a clip
+    is 1080x1920: the 25 of them at full size take about 20 GB)."""
 
-    def __init__(self, folder: Path, holds: Path = HOLDS) -> None:
+    def __init__(self, folder: Path, holds: Path = HOLDS, scale: float = 1.0) -> None:
+        self.scale = scale
         labels = json.loads(Path(holds).read_text())
         self.folder = Path(folder)
         self.fps: float = labels["fps"]
         self.holds: dict[str, tuple[int, int]] = {k: tuple(v) for k, v in labels["holds"].items()}
         self.teaching = set(labels.get("formed_from", {}))  # clips whose rise shows other letters on the way
         self._cache: dict[str, list[np.ndarray]] = {}
+
+    def _scaled(self, image: np.ndarray) -> np.ndarray:
+        if self.scale == 1:
+            return image
+        return cv2.resize(image, None, fx=self.scale, fy=self.scale, interpolation=cv2.INTER_AREA)
 
     @property
     def letters(self) -> str:
@@ -55,7 +62,7 @@ class SignademyClips:
     def frames(self, letter: str) -> list[np.ndarray]:
         if letter not in self._cache:
             with VideoFile(self.folder / letter / f"signademy_{letter}.mp4", realtime=False) as video:
-                self._cache[letter] = [frame.image for frame in video]
+                self._cache[letter] = [self._scaled(frame.image) for frame in video]
         return self._cache[letter]
 
     def rise(self, letter: str) -> list[np.ndarray]:
@@ -77,7 +84,7 @@ def sampled(frames: list[np.ndarray], seconds: float, fps: float) -> list[np.nda
     return [frames[i] for i in picks]
 
 
-def shifted(image: np.ndarray, dx: int) -> np.ndarray:
+def shifted(image: np.ndarray, dx: float) -> np.ndarray:
     m = np.array([[1, 0, dx], [0, 1, 0]], dtype=np.float32)
     return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), borderMode=cv2.BORDER_REPLICATE)
 
@@ -106,9 +113,10 @@ def word_frames(
                 yield from sampled(clips.rise(letter), len(clips.rise(letter)) / clips.fps, fps)
             elif letter == word[i - 1]:
                 slide = max(round(SLIDE_S * fps), 1)
-                steps = [round(SLIDE_PX * (k + 1) / slide) for k in range(slide)]
+                px = SLIDE_PX * clips.scale
+                steps = [px * (k + 1) / slide for k in range(slide)]
                 yield from (shifted(held[min(k, len(held) - 1)], dx) for k, dx in enumerate(steps))
-                yield from (shifted(image, SLIDE_PX) for image in held[slide:])
+                yield from (shifted(image, px) for image in held[slide:])
                 continue
             elif transition_n > 0:
                 yield from sampled(clips.rise(letter)[-rise_frames:], transition_s, fps)

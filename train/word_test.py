@@ -241,6 +241,7 @@ class Clip:
 
 def clips(args: argparse.Namespace, sessions: list[Session]) -> Iterator[Clip]:
     """Every clip the test reads: each session (and the signademy signer) at each speed and frame rate."""
+    signer = SignademyClips(args.signademy, scale=0.5) if args.signademy is not None else None
     for fps in args.fps:
         for letter_s in args.letter_s:
             for session in sessions:
@@ -249,13 +250,12 @@ def clips(args: argparse.Namespace, sessions: list[Session]) -> Iterator[Clip]:
                 yield Clip(
                     session.name, letter_s, fps, words, SIZE, clip_frames(session, words, letter_s, rng, fps=fps)
                 )
-            if args.signademy is not None:
-                signer = SignademyClips(args.signademy)
+            if signer is not None:
                 rng = random.Random(f"{args.seed}/{SIGNADEMY}")
                 words = common_words(set(signer.letters), rng, args.words, doubles=True)
                 words += names(set(signer.letters), rng, args.names)
                 height, width = signer.frames("A")[0].shape[:2]
-                size = (width // 2, height // 2)
+                size = (width, height)
                 yield Clip(SIGNADEMY, letter_s, fps, words, size, word_frames(signer, words, letter_s, fps))
 
 
