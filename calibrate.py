@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,7 +22,7 @@ import cv2
 import numpy as np
 
 from core.cli import check_output, has_display, setup_logging
-from core.errors import EXIT_INTERRUPTED, UsageError, cli_main
+from core.errors import EXIT_INTERRUPTED, RunFailure, UsageError, cli_main, describe_os_error
 from model import SHIPPED_CHECKPOINT, model_path
 from realtime.capture import Camera
 from realtime.motion import MOVING_LETTERS, drawn_path
@@ -31,6 +33,7 @@ from train.labels import read_labels
 
 if TYPE_CHECKING:
     from model.calibration import Shot
+    from model.checkpoint import Checkpoint
 # torch loads inside the functions that need it: a Ctrl-C while it loads is one line, like any other.
 
 log = logging.getLogger("calibrate")
@@ -189,6 +192,24 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     return cli_main(lambda: run(args))
 
 
+def save_or_rescue(out: Path, personal: Checkpoint, save: Callable[[Path, Checkpoint], None]) -> None:
+    """Write the personal model to ``out``; when that fails after the work is done (a disk filled, the folder
+    went away), write it to the temp folder instead and fail saying where, so the calibration is not lost."""
+    try:
+        save(out, personal)
+        return
+    except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
+        reason = describe_os_error(exc) if isinstance(exc, OSError) else str(exc).splitlines()[0]
+    rescue = Path(tempfile.gettempdir()) / f"personal-{time.strftime('%Y%m%d-%H%M%S')}.pt"
+    try:
+        save(rescue, personal)
+    except (OSError, RuntimeError):
+        raise RunFailure(
+            f"cannot write {out} ({reason}) nor {rescue}: free some disk space and calibrate again"
+        ) from None
+    raise RunFailure(f"cannot write {out} ({reason}); the calibration is kept in {rescue}: move it where you like")
+
+
 def run(args: argparse.Namespace) -> int:
     from model.calibration import CalibrationSettings, calibrate
     from model.checkpoint import load_checkpoint, save_checkpoint
@@ -216,7 +237,7 @@ def run(args: argparse.Namespace) -> int:
                     cv2.destroyAllWindows()
         started = time.perf_counter()
         personal = calibrate(base, shots, CalibrationSettings(), args.signer, moving)
-        save_checkpoint(args.out, personal)
+        save_or_rescue(args.out, personal, save_checkpoint)
     except KeyboardInterrupt:
         print("calibration cancelled; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED

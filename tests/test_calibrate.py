@@ -152,3 +152,27 @@ def test_calibrate_without_a_camera_says_what_to_try(capsys):
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: camera 97 will not open") and "\n" not in err
     assert not Path("never.pt").exists()
+
+
+def test_a_personal_model_that_cannot_be_written_is_kept_in_the_temp_folder(tmp_path, monkeypatch):
+    """Issue 35: --out on a full disk was a traceback after the whole calibration, the work lost. torch.save
+    reports a full disk as a RuntimeError."""
+    from core.errors import RunFailure
+
+    monkeypatch.setattr(calibrate.tempfile, "gettempdir", lambda: str(tmp_path))
+    written = []
+
+    def save(path, personal):
+        if path.name == "personal.pt":
+            raise RuntimeError("[enforce fail at inline_container.cc:595] . PytorchStreamWriter failed writing file")
+        written.append(path)
+
+    with pytest.raises(RunFailure, match="cannot write .*personal.pt .*PytorchStreamWriter.*kept in"):
+        calibrate.save_or_rescue(tmp_path / "out" / "personal.pt", object(), save)
+    assert len(written) == 1 and written[0].parent == tmp_path and written[0].name.startswith("personal-")
+
+    def never(path, personal):
+        raise OSError(28, "No space left on device", str(path))
+
+    with pytest.raises(RunFailure, match="nor .*free some disk space"):
+        calibrate.save_or_rescue(tmp_path / "personal.pt", object(), never)

@@ -96,3 +96,12 @@ def test_labels_past_the_end_and_empty_recordings_are_refused(recording, tmp_pat
     empty.write_bytes(b"")
     assert label.main([str(empty), "--labels", "1-2:A", "--export", str(tmp_path)]) == 2
     assert "no readable frames" in capsys.readouterr().err
+
+
+def test_a_header_line_is_accepted_and_non_utf8_bytes_are_one_clear_error(tmp_path):
+    """Issue 35: a header got "expected first,last,label, got 'first,last,label'"; Latin-1 bytes a traceback."""
+    assert parse_labels("first,last,label\n40,109,A\n") == [Range(40, 109, "A")]
+    latin = tmp_path / "labels.csv"
+    latin.write_bytes(b"40,109,A\n# caf\xe9\n")
+    with pytest.raises(LabelError, match="not UTF-8 text"):
+        read_labels(latin)

@@ -61,7 +61,7 @@ def parse_labels(text: str, where: str = "labels") -> list[Range]:
     else:
         for n, line in enumerate(text.splitlines(), 1):
             line = line.split("#")[0].strip()
-            if not line:
+            if not line or (not ranges and line.replace(" ", "").lower() == "first,last,label"):  # a header
                 continue
             try:
                 first, last, label = line.split(",")
@@ -79,7 +79,10 @@ def read_labels(source: str | Path) -> list[Range]:
     """A label file, or inline ranges when ``source`` is not a file."""
     path = Path(source)
     if path.is_file():
-        return parse_labels(path.read_text(encoding="utf-8"), str(path))
+        try:
+            return parse_labels(path.read_text(encoding="utf-8"), str(path))
+        except UnicodeDecodeError:
+            raise LabelError(f"{path} is not UTF-8 text: save the labels as first,last,label lines") from None
     if ":" in str(source):
         return parse_labels(str(source))
     raise LabelError(f"label file not found: {source}")
