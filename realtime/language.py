@@ -42,12 +42,3 @@ class CharBigram:
         from wordfreq import top_n_list
 
         return cls([w for w in top_n_list("en", size) if w.isascii() and w.isalpha()], letters)
-
-    def score(self, word: str) -> float:
-        """Log probability of a whole word of ``letters``, its end included."""
-        index = {c: i for i, c in enumerate(self.letters)}
-        codes = [index[c] for c in word]
-        if not codes:
-            return 0.0
-        inner = sum(self.log_next[a, b] for a, b in zip(codes, codes[1:]))
-        return float(self.log_first[codes[0]] + inner + self.log_last[codes[-1]])

@@ -97,12 +97,14 @@ class _Columns:
     the best score of a path ending at the boundary in that letter, in a transition after it, in a transition
     with a bounce after it; ``q`` the best score of a path into a letter starting at the boundary, and how it
     came there (``qkind``, ``qptr``); the back pointers ``vlptr`` (where the letter started), ``bptr`` and
-    ``bbptr`` (what a transition continued from). Per boundary: ``cb`` the transition evidence summed, ``ct``
-    the time, ``vs`` a path that is one transition from the start."""
+    ``bbptr`` (what a transition continued from). Per class: ``cp`` the probabilities summed over the frames
+    with a hand (a letter's average over its frames in one subtraction). Per boundary: ``cn`` the frames with a
+    hand so far, ``ct`` the time, ``vs`` a path that is one transition from the start."""
 
     FLOATS = ("cl", "q", "vl", "vb", "vbb")
     INTS = ("qptr", "qkind", "vlptr", "bptr", "bbptr")
-    VECTORS = ("cb", "ct", "vs")
+    VECTORS = ("cn", "ct", "vs")
+    cp: np.ndarray
     cl: np.ndarray
     q: np.ndarray
     vl: np.ndarray
@@ -113,12 +115,13 @@ class _Columns:
     vlptr: np.ndarray
     bptr: np.ndarray
     bbptr: np.ndarray
-    cb: np.ndarray
+    cn: np.ndarray
     ct: np.ndarray
     vs: np.ndarray
 
-    def __init__(self, k: int, size: int = 64) -> None:
+    def __init__(self, k: int, classes: int, size: int = 64) -> None:
         self.n, self.size = 0, size
+        self.cp = np.zeros((size, classes))
         for name in self.FLOATS:
             setattr(self, name, np.zeros((size, k)))
         for name in self.INTS:
@@ -131,7 +134,7 @@ class _Columns:
         if self.n < self.size:
             return
         self.size *= 2
-        for name in (*self.FLOATS, *self.INTS, *self.VECTORS):
+        for name in ("cp", *self.FLOATS, *self.INTS, *self.VECTORS):
             old = getattr(self, name)
             new = np.zeros((self.size, *old.shape[1:]), old.dtype)
             new[: len(old)] = old
@@ -177,8 +180,9 @@ class SequenceReader:
     def reset(self) -> None:
         """Forget the word: the next frame starts a new one."""
         k = len(self.letters)
-        self._cols = _Columns(k)
-        self._frames: list[tuple[float, np.ndarray | None]] = []  # (t, probs or None)
+        self._cols = _Columns(k, len(self.classes))
+        self._times: list[float] = []  # per frame: its time
+        self._tops: list[int] = []  # per frame: the class on top, -1 without a hand
         self._bounces: list[bool] = []  # per frame: the hand moved a bounce's distance
         self._moving: list[_Moving] = []
         self._set_start_column()
@@ -193,12 +197,12 @@ class SequenceReader:
 
     @property
     def empty(self) -> bool:
-        return not self._frames
+        return not self._times
 
     @property
     def full(self) -> bool:
         """The word holds as many frames as the reader keeps: end it."""
-        return len(self._frames) >= self.settings.max_frames
+        return len(self._times) >= self.settings.max_frames
 
     def update(self, probs: np.ndarray | None, t: float, moved: float = 0.0) -> None:
         """One frame: the model's probabilities over ``classes`` (None when no hand was found), its time in
@@ -207,24 +211,27 @@ class SequenceReader:
         if probs is None and self.empty:
             return
         s, c = self.settings, self._cols
-        if self._frames and t < self._frames[-1][0]:  # time went back: a new source
+        if self._times and t < self._times[-1]:  # time went back: a new source
             self.reset()
-        dt = s.frame_s if not self._frames else min(max(t - self._frames[-1][0], 0.0), s.max_frame_s)
+        dt = s.frame_s if not self._times else min(max(t - self._times[-1], 0.0), s.max_frame_s)
         weight = dt / s.frame_s
         bounce = probs is not None and moved >= s.min_bounce
+        c.grow()
+        j = c.n
         if probs is None:  # no evidence either way: a hand lost for a moment neither ends nor starts a letter
             letters, gap = np.zeros(len(self.letters)), 0.0
+            c.cp[j], c.cn[j] = c.cp[j - 1], c.cn[j - 1]
+            self._tops.append(-1)
         else:
             p = np.asarray(probs, dtype=np.float64)
             letters = np.log(np.maximum(p[self._letter_idx], 1e-4))
             none = float(p[self._none]) if self._none is not None else 0.0
             gap = float(np.log(max(none, s.moving_floor if bounce else s.transition_floor)))
-        self._frames.append((t, None if probs is None else np.asarray(probs, dtype=np.float64)))
+            c.cp[j], c.cn[j] = c.cp[j - 1] + p, c.cn[j - 1] + 1
+            self._tops.append(int(p.argmax()))
+        self._times.append(t)
         self._bounces.append(bounce)
-        c.grow()
-        j = c.n
         c.cl[j] = c.cl[j - 1] + weight * letters
-        c.cb[j] = c.cb[j - 1] + weight * gap
         c.ct[j] = c.ct[j - 1] + dt
         self._letter_column(j)
         self._gap_column(j, weight * gap, bounce)
@@ -234,15 +241,14 @@ class SequenceReader:
     def _letter_column(self, j: int) -> None:
         """Best paths whose last segment is a letter ending at boundary j: over every start i allowed."""
         s, c = self.settings, self._cols
-        lo = 0
-        hi = int(np.searchsorted(c.ct[:j], c.ct[j] - s.min_letter_s + 1e-9, side="right")) - 1
-        if hi < lo:
+        last = int(np.searchsorted(c.ct[:j], c.ct[j] - s.min_letter_s + 1e-9, side="right"))  # starts allowed
+        if last == 0:
             c.vl[j] = NEG
             return
-        window = c.q[lo : hi + 1] - c.cl[lo : hi + 1]
+        window = c.q[:last] - c.cl[:last]
         best = window.argmax(axis=0)
         c.vl[j] = window[best, np.arange(window.shape[1])] + c.cl[j] - s.letter_cost
-        c.vlptr[j] = best + lo
+        c.vlptr[j] = best
 
     def _gap_column(self, j: int, gap: float, bounce: bool) -> None:
         """Best paths whose last segment is a transition ending at boundary j (its last frame is j - 1)."""
@@ -327,22 +333,22 @@ class SequenceReader:
         return (
             self._doubles(k)
             and c.ct[start] - c.ct[end] <= s.max_bounce_s
-            and self._settled_s(k, range(start, stop), c.ct[start] + REPEAT_WINDOW_S) >= s.min_letter_s
+            and self._settled_s(k, range(start, stop), until=c.ct[start] + REPEAT_WINDOW_S) >= s.min_letter_s
         )
 
     def _doubles(self, k: int) -> bool:
         """English doubles letter k (LL, EE, SS; not WW, HH, II); any letter without a spelling model."""
         return self._lm_log_next is None or bool(self._lm_log_next[k, k] >= np.log(MIN_DOUBLE))
 
-    def _settled_s(self, k: int, frames: range, until: float = np.inf) -> float:
-        """Time of those frames, starting before ``until``, on which the hand is still and shows letter k."""
+    def _settled_s(self, k: int, frames: range, start: float = -np.inf, until: float = np.inf) -> float:
+        """Time of those frames, starting from ``start`` and before ``until``, on which the hand is still and shows
+        letter k."""
         c, index = self._cols, self._letter_idx[k]
-        total = 0.0
-        for f in frames:
-            p = self._frames[f][1]
-            if c.ct[f] < until and not self._bounces[f] and p is not None and int(np.argmax(p)) == index:
-                total += c.ct[f + 1] - c.ct[f]
-        return total
+        return sum(
+            c.ct[f + 1] - c.ct[f]
+            for f in frames
+            if start <= c.ct[f] < until and not self._bounces[f] and self._tops[f] == index
+        )
 
     def _split_at_bounce(self, k: int, i: int, j: int) -> list[tuple[int, int, int]]:
         """A letter whose frames (boundaries i to j) hold a bounce, short as a slide is (``max_bounce_s``), with
@@ -358,22 +364,19 @@ class SequenceReader:
             end = next((g for g in range(f, j) if not self._bounces[g]), j)
             if c.ct[end] - c.ct[f] > s.max_bounce_s:
                 continue
-            before = self._settled_s(k, range(i, f), np.inf) - self._settled_s(
-                k, range(i, f), c.ct[f] - REPEAT_WINDOW_S
-            )
-            after = self._settled_s(k, range(end, j), c.ct[end] + REPEAT_WINDOW_S)
+            before = self._settled_s(k, range(i, f), start=c.ct[f] - REPEAT_WINDOW_S)
+            after = self._settled_s(k, range(end, j), until=c.ct[end] + REPEAT_WINDOW_S)
             if before >= s.min_letter_s and after >= s.min_letter_s:
                 return [(k, i, f), *self._split_at_bounce(k, end, j)]
         return [(k, i, j)]
 
     def _segment(self, k: int, i: int, j: int) -> Segment:
-        frames = [p for _, p in self._frames[i:j] if p is not None]
-        mean = np.mean(frames, axis=0) if frames else None
+        c = self._cols
         top: tuple[tuple[str, float], ...] = ()
-        if mean is not None:
-            order = np.argsort(-mean)[:TOP_CLASSES]
-            top = tuple((self.classes[o], round(float(mean[o]), 4)) for o in order)
-        return Segment(self.letters[k], self._frames[i][0], self._frames[j - 1][0], top)
+        if c.cn[j] > c.cn[i]:
+            mean = (c.cp[j] - c.cp[i]) / (c.cn[j] - c.cn[i])
+            top = tuple((self.classes[o], round(float(mean[o]), 4)) for o in np.argsort(-mean)[:TOP_CLASSES])
+        return Segment(self.letters[k], self._times[i], self._times[j - 1], top)
 
     def _with_moving(self, segments: list[Segment]) -> list[Segment]:
         """Put each moving letter in, in place of the letters read while it was drawn and of the letter its

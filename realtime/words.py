@@ -114,20 +114,22 @@ class Transcript:
         self._reading = self.reader.reading()
         if showing:
             self._idle_since = None
+        elif self._idle_since is None:
+            self._idle_since = t
+        idle = self._idle_since is not None and t - self._idle_since >= self.word_gap_s
+        if not (idle or self.reader.full):  # a word held for a minute ends too: the reader keeps no more
             return []
-        self._idle_since = t if self._idle_since is None else self._idle_since
-        if t - self._idle_since >= self.word_gap_s or self.reader.full:
-            if self.held:
-                return [self.end_word(t)]
-            self.reader.reset()  # a resting hand read as no letter: nothing to keep
+        if self.held:
+            return [self.end_word(t)]
+        self.reader.reset()  # a resting hand read as no letter: nothing to keep
         return []
 
     def add_moving(
         self, letter: str, t: float, confidence: float, started: float, starts_from: tuple[str, ...]
     ) -> None:
-        """A letter recognised from a movement (``realtime.motion``): J or Z, in place of the letter it began as."""
+        """A letter recognised from a movement (``realtime.motion``): J or Z, in place of the letter it began as;
+        in the reading from the frame's :meth:`update` on."""
         self.reader.add_moving(letter, t, confidence, started, starts_from)
-        self._reading = self.reader.reading()
 
     def end_word(self, t: float) -> WordEvent:
         """Finish the current word now (the gap has passed, or the run ends)."""

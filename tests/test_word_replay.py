@@ -10,8 +10,8 @@ import pytest
 import run
 from model import AI_CHECKPOINT, ALPHABET_CHECKPOINT
 from tests.word_clips import write_word_clip
-from train.signademy_words import SignademyClips, word_frames, write_clip
-from train.word_test import score
+from train.signademy_words import SignademyClips, word_frames
+from train.word_test import score, write_clip
 
 pytestmark = [pytest.mark.data, pytest.mark.mediapipe]
 
@@ -43,7 +43,7 @@ def test_words_spelled_four_letters_a_second_are_read(signademy, tmp_path):
     words = ["BRIDGE", "WHITE", "BUY"]
     clips = SignademyClips(signademy, scale=0.5)  # 540x960, as the word test makes them
     clip, text = tmp_path / "fluent.avi", tmp_path / "fluent.txt"
-    write_clip(word_frames(clips, words, 0.25), clip, clips.fps)
+    write_clip(word_frames(clips, words, 0.25), clip, None, clips.fps)
     argv = ["--video", str(clip), "--model", str(ALPHABET_CHECKPOINT), "--no-window", "--fast"]
     assert run.main([*argv, "--transcript", str(text)]) == 0
     got = score(words, text.read_text().split())

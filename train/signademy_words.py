@@ -124,18 +124,3 @@ def word_frames(
         drop = clips.rise(word[-1])[::-1]
         yield from sampled(drop, len(drop) / clips.fps, fps)
         yield from sampled(clips.frames(GAP_CLIP)[:GAP_FRAMES], gap_s, fps)
-
-
-def write_clip(frames: Iterator[np.ndarray], path: Path, fps: float) -> int:
-    """Motion-JPEG AVI at ``fps``; the number of frames written."""
-    writer, n = None, 0
-    for image in frames:
-        if writer is None:
-            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, image.shape[1::-1])
-            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-        writer.write(image)
-        n += 1
-    if writer is None:
-        raise ValueError("no frames to write")
-    writer.release()
-    return n

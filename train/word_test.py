@@ -136,16 +136,20 @@ def clip_frames(
         yield from held(session.empty, GAP_S)
 
 
-def write_clip(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int] = SIZE, fps: float = 30) -> int:
-    """Motion-JPEG AVI at ``fps``, frames resized to ``size``; the number of frames."""
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, size)
-    writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
-    n = 0
+def write_clip(frames: Iterator[np.ndarray], path: Path, size: tuple[int, int] | None = SIZE, fps: float = 30) -> int:
+    """Motion-JPEG AVI at ``fps``, frames resized to ``size`` (None: the first frame's); the number of frames."""
+    writer, n = None, 0
     for image in frames:
-        if image.shape[1::-1] != size:
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        shape = size or (image.shape[1], image.shape[0])
+        if writer is None:
+            writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, shape)
+            writer.set(cv2.VIDEOWRITER_PROP_QUALITY, 95)
+        if (image.shape[1], image.shape[0]) != shape:
+            image = cv2.resize(image, shape, interpolation=cv2.INTER_AREA)
         writer.write(image)
         n += 1
+    if writer is None:
+        raise ValueError(f"no frames to write to {path}")
     writer.release()
     return n
 
