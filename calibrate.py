@@ -2,7 +2,8 @@
 
 First a camera check (frame rate and size really delivered, brightness and exposure, hand size in frame, with
 advice), then guided capture: each letter is shown with a countdown and a few frames are taken while you hold
-it. The model's head is then fine-tuned on those shots (seconds on a CPU) and a personal checkpoint written.
+it. The model then learns those letters from the shots while keeping its answers on its own training photos for
+everything else (seconds on a CPU; model.calibration), and a personal checkpoint is written.
 The same from material you already have: --video REC --labels RANGES (a run.py recording and its labels),
 or --images DIR (photos in the dataset layout DIR/<letter>/<you>_<letter>_<n>.jpg).
 """
@@ -40,6 +41,8 @@ log = logging.getLogger("calibrate")
 WINDOW = "calibrate"
 MOVING = {m.letter: m for m in MOVING_LETTERS}
 MIN_MOVING_FRAMES = 5
+NO_HAND_S = 1.0  # shooting this long without a hand is said at once
+NO_HAND_ADVICE = "no hand seen: hold your hand inside the picture, lit from the front"
 
 
 def shots_from_images(folder: Path) -> list[Shot]:
@@ -143,15 +146,24 @@ def guided_capture(
         start = time.perf_counter()
         while (left := countdown_s - (time.perf_counter() - start)) > 0:
             _show(camera.read().image, [f"show the letter {letter}", f"{left:.0f}"])
-        taken, last = 0, 0.0
-        deadline = time.perf_counter() + 10
-        while taken < per_letter and time.perf_counter() < deadline:
+        taken, last, warned = 0, 0.0, False
+        seen = started = time.perf_counter()
+        while taken < per_letter and time.perf_counter() - started < 10:
             frame = camera.read()
             hand = pick_signing_hand(tracker.detect(frame.image))
-            if hand is not None and time.perf_counter() - last >= gap_s:
-                shots.append(Shot(frame.image, hand.landmarks, letter))
-                taken, last = taken + 1, time.perf_counter()
-            _show(frame.image, [f"hold {letter}", f"{taken}/{per_letter}" + ("" if hand else "  (no hand seen)")])
+            now = time.perf_counter()
+            if hand is not None:
+                seen = now
+                if now - last >= gap_s:
+                    shots.append(Shot(frame.image, hand.landmarks, letter))
+                    taken, last = taken + 1, now
+            lines = [f"hold {letter}", f"{taken}/{per_letter}"]
+            if now - seen >= NO_HAND_S:
+                lines.insert(1, NO_HAND_ADVICE)
+                if not warned:
+                    log.warning("%s: %s", letter, NO_HAND_ADVICE)
+                    warned = True
+            _show(frame.image, lines)
         log.info("%s: %d shots", letter, taken)
     return shots
 
@@ -242,10 +254,14 @@ def run(args: argparse.Namespace) -> int:
         print("calibration cancelled; nothing written", file=sys.stderr)
         return EXIT_INTERRUPTED
     examples = "".join(f", {len(v)} {k}" for k, v in moving.items())
-    print(
-        f"calibrated on {len(shots)} shots{examples} in {time.perf_counter() - started:.1f} s; wrote {args.out}\n"
-        f"use it: python run.py --camera 0 --model {args.out}"
-    )
+    print(f"calibrated on {len(shots)} shots{examples} in {time.perf_counter() - started:.1f} s; wrote {args.out}")
+    report = personal.info["calibration"]["report"]
+    if report:
+        print(
+            f"on {report['shots']} of your shots, each judged by a model made without it: the model before read "
+            f"{report['right_before']} right, yours reads {report['right_after']}"
+        )
+    print(f"use it: python run.py --camera 0 --model {args.out}")
     return 0
 
 

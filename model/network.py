@@ -107,9 +107,37 @@ class HeadConfig:
     expert: dict | None = None
     expert_map: tuple[int, ...] = ()
     expert_weight: float = 1.0
+    # Calibration (model.calibration): ``anchors`` embeddings of training photos kept with the base model's logits
+    # for them, ``personal`` a per-person linear correction of the logits.
+    anchors: int = 0
+    personal: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+class PersonalLayer(nn.Module):
+    """A per-person correction of the logits from the embedding (``model.calibration`` fits it): for each
+    calibrated letter a linear term, felt only near that person's shots of it. The gate is 1 within ``radius``
+    of ``centre`` (the shots' mean) and falls off as a Gaussian of width ``reach`` beyond, so a hand unlike the
+    shots keeps the shared model's logits whatever the linear term would say that far away. A letter with no
+    shots has reach 0: no term at all."""
+
+    def __init__(self, dim: int, classes: int) -> None:
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(classes, dim))
+        self.bias = nn.Parameter(torch.zeros(classes))
+        self.register_buffer("centre", torch.zeros(classes, dim))
+        self.register_buffer("radius", torch.zeros(classes))
+        self.register_buffer("reach", torch.zeros(classes))
+
+    def gate(self, z: torch.Tensor) -> torch.Tensor:
+        beyond = (torch.cdist(z, self.centre) - self.radius).clamp_min(0)
+        on = self.reach > 0
+        return torch.where(on, torch.exp(-((beyond / self.reach.clamp_min(1e-6)) ** 2) / 2), torch.zeros(()))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.gate(z) * (z @ self.weight.T + self.bias)
 
 
 class LetterHead(nn.Module):
@@ -170,12 +198,14 @@ class LetterHead(nn.Module):
             ):
                 raise ValueError(f"expert map {list(c.expert_map)} does not fit {c.num_classes} classes")
             self.register_buffer("expert_index", torch.tensor(c.expert_map), persistent=False)
+        self.embedding_dim = joined
+        if c.anchors:  # filled by model.calibration.with_anchors; read by calibration only, never by forward
+            self.register_buffer("anchor_embeddings", torch.zeros(c.anchors, joined))
+            self.register_buffer("anchor_logits", torch.zeros(c.anchors, c.num_classes))
+        self.personal: PersonalLayer | None = PersonalLayer(joined, c.num_classes) if c.personal else None
 
-    def forward(
-        self, features: torch.Tensor, landmarks: torch.Tensor | None = None, no_letter_offset: float | None = None
-    ) -> torch.Tensor:
-        """Logits; ``no_letter_offset`` is the operating point for this call (None: each head's own). It is the
-        expert's too, so a point set for single photos or for live frames holds for the whole model."""
+    def embed(self, features: torch.Tensor, landmarks: torch.Tensor | None = None) -> torch.Tensor:
+        """The joined image and landmark vector that the last layer reads: where calibration measures hands."""
         x = self.image(features)
         if self.config.use_landmarks:
             if self.training and self.config.image_dropout > 0:
@@ -183,10 +213,20 @@ class LetterHead(nn.Module):
                 # unlike any in training (a face behind the hand) cannot outvote a clear hand shape.
                 x = x * (torch.rand(len(x), 1, device=x.device) >= self.config.image_dropout)
             x = torch.cat([x, self.landmarks(landmarks)], dim=1)
+        return x
+
+    def forward(
+        self, features: torch.Tensor, landmarks: torch.Tensor | None = None, no_letter_offset: float | None = None
+    ) -> torch.Tensor:
+        """Logits; ``no_letter_offset`` is the operating point for this call (None: each head's own). It is the
+        expert's too, so a point set for single photos or for live frames holds for the whole model."""
+        x = self.embed(features, landmarks)
         logits = self.classify(x)
         if self.expert is not None:
             opinion = self.expert(features, landmarks, no_letter_offset).log_softmax(1)[:, self.expert_index]
             logits = logits.log_softmax(1) + self.config.expert_weight * opinion
+        if self.personal is not None:
+            logits = logits + self.personal(x)
         offset = self.config.no_letter_offset if no_letter_offset is None else no_letter_offset
         if offset and not self.training:
             logits = torch.cat([logits[:, :-1], logits[:, -1:] - offset], dim=1)

@@ -113,6 +113,7 @@ class Pipeline:
         self.transcript = transcript or Transcript(reader_for(classifier.classes))
         self.hand_motion = HandMotion(settings.motion_span_s)
         self.prefer_hand = prefer_hand
+        self.typing = True  # False: the hands shown are not spelling (calibration shots); words in progress end
         self._box: Box | None = None
 
     def use(self, classifier: LetterClassifier) -> None:
@@ -151,12 +152,16 @@ class Pipeline:
             m = drawn.letter
             args = (m.letter, frame.t, drawn.confidence, drawn.started, m.starts_from)
             result.events += self.smoother.commit_moving(*args)
-            self.transcript.add_moving(*args)
+            if self.typing:
+                self.transcript.add_moving(*args)
         result.letter, result.letter_confidence = self.smoother.letter, self.smoother.confidence
         # the word gap runs from the moment the hand is gone or shows no letter
         showing = probs is not None and self.classifier.classes[int(np.argmax(probs))] != NO_LETTER
         t4 = time.perf_counter()
-        result.words = self.transcript.update(probs, frame.t, moved, showing)
+        if self.typing:
+            result.words = self.transcript.update(probs, frame.t, moved, showing)
+        else:  # as if no hand were seen: a word spelled before ends, nothing shown now is read
+            result.words = self.transcript.update(None, frame.t, False, False)
         result.timings_ms["read"] = (time.perf_counter() - t4) * 1000
         result.text, result.suggestions = self.transcript.text, tuple(self.transcript.suggestions)
         result.spelling = self.transcript.current

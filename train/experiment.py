@@ -17,6 +17,7 @@ import torch
 from core.files import atomic_write
 from core.letters import NO_LETTER
 from model.augment import Augment
+from model.calibration import with_anchors
 from model.checkpoint import Checkpoint, save_checkpoint
 from model.network import HeadConfig, LetterHead, LetterNet, with_expert
 from model.preprocess import Preprocess
@@ -294,6 +295,12 @@ def offset_sweep(held: list, classes: list[str], trained_offset: float) -> list[
     return rows
 
 
+def with_training_anchors(head: LetterHead, data: FeatureSet, rows: list[int], classes: list[str]) -> LetterHead:
+    """``head`` carrying anchors for calibration, chosen from the clean crops of its training ``rows``."""
+    split = make_split(data, rows, classes)
+    return with_anchors(head, split.features[:, 0], split.landmarks[:, 0], split.labels)
+
+
 def score(head: LetterHead, fs: FeatureSet, rows: list[int], missing: list[Sample], classes: list[str]) -> dict:
     split = make_split(fs, rows, classes)
     return score_logits(predict_logits(head, split), split.labels, missing, classes)
@@ -322,6 +329,7 @@ def train_and_save(
     train_rows, val_rows, val_missing = held_out(data, val_signers)
     val_split = make_split(data, val_rows, classes) if val_rows else None
     head, history = fit_letters(head_config, fit, data, train_rows, classes, expert, device, val_split)
+    head = with_training_anchors(head, data, train_rows, classes)
     plot_curves(history, out / "curves.png")
     metrics: dict = {
         "classes": classes,

@@ -81,7 +81,7 @@ class Limits:
     frame_bytes: int = 1_500_000  # one live frame (a JPEG)
     frame_side: int = 1920  # a live frame's longer side, from its header
     fps: float = 30.0  # live frames a second a connection may send; faster ones are dropped
-    edit_chars: int = 1000  # a text message on the socket (an edit, or the text a page restores)
+    edit_chars: int = 50_000  # a text message on the socket (an edit, the text or the calibration a page restores)
     calibration_shots: int = 156  # shots one page may take to calibrate (26 letters, 6 each)
 
     @property
@@ -577,6 +577,7 @@ class LiveSession:
         image = decode_image(data, side * side, side)
         frame = Frame(image, self._index, now - self._start, now)
         self._index += 1
+        self.pipeline.typing = not self.calibration.active
         result = self.pipeline.process(frame)
         self.calibration.offer(image, result.hand.found if result.hand else None, frame.t)
         return result
@@ -601,12 +602,27 @@ async def _calibrated(session: LiveSession, _: dict[str, Any]) -> None:
         session.pipeline.use(personal)
 
 
+def _restore_calibration(session: LiveSession, message: dict[str, Any]) -> str | None:
+    error = session.calibration.restore(message)
+    session.pipeline.use(session.calibration.current)
+    return error
+
+
+def _reset_calibration(session: LiveSession, _: dict[str, Any]) -> None:
+    session.calibration.reset()
+    session.pipeline.use(session.calibration.current)
+
+
 EDITS: dict[str, Edit] = {
     "delete": lambda s, _: s.pipeline.transcript.delete_last(),
     "clear": lambda s, _: s.pipeline.transcript.clear(),
     "accept": _accept,  # {"action": "accept"}: the first suggestion; with "word": that one (a tap)
     "undo": lambda s, _: s.pipeline.transcript.undo_correction(),
     "restore": _restore,  # {"action": "restore", "text": ...}: a new session starts from the page's kept text
+    "calibrate_begin": lambda s, _: s.calibration.begin(),  # the page's countdown starts: frames type nothing
     "calibrate": lambda s, m: s.calibration.start(m),  # {"letter": "B", "shots": 5}: the next frames are shots
-    "calibrate_done": _calibrated,  # fine-tune on the shots; the page reads with its personal model from then on
+    "calibrate_stop": lambda s, _: s.calibration.stop(),  # the shots are dropped, typing goes on
+    "calibrate_done": _calibrated,  # calibrate on the shots; the page reads with its personal model from then on
+    "calibration_restore": _restore_calibration,  # {"model": ..., "letters": {...}}: what the page kept
+    "calibration_reset": _reset_calibration,  # back to the shared model
 }

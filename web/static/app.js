@@ -82,6 +82,7 @@ function connect() {
     setStatus("connected");
     const kept = (localStorage.getItem(KEPT) || "").slice(-RESTORE_CHARS).replace(/^\S*\s+/, "");
     if (kept.trim()) socket.send(JSON.stringify({ action: "restore", text: kept }));
+    document.dispatchEvent(new CustomEvent("connected"));
     sendFrame();
   };
   socket.onclose = (e) => {

@@ -144,6 +144,7 @@ function count(letter) {
   const want = expected(), marks = run.marks[run.word];
   run.last = letter;
   if (letter !== want) {
+    noteUnsure(want, letter);
     marks[run.pos] = "missed";
     run.hint = chart.differences[want + letter] || `it looked like ${letter}: ${chart.handshapes[letter]}`;
     return;
@@ -199,7 +200,49 @@ function showPractice() {
 // --- calibration -----------------------------------------------------------------------------------------------
 
 const SHOTS = 5, COUNTDOWN_S = 3, NO_HAND_S = 12;
+const KEPT_CALIBRATION = "asl-calibration";  // localStorage: {model, letters, download} of this browser's calibration
+const UNSURE = "asl-unsure";  // localStorage: per letter, how often it was read unsure or as another letter
 const cal = { letters: [], index: 0, phase: "idle", timer: 0, skipped: [] };
+
+function loadUnsure() {
+  try { return JSON.parse(localStorage.getItem(UNSURE)) || {}; } catch (err) { return {}; }
+}
+
+function noteUnsure(letter, readAs) {  // readAs: the letter it was taken for, or null when only unsure
+  const unsure = loadUnsure(), u = unsure[letter] || { n: 0, as: {} };
+  u.n += 1;
+  if (readAs && readAs !== letter) u.as[readAs] = (u.as[readAs] || 0) + 1;
+  unsure[letter] = u;
+  localStorage.setItem(UNSURE, JSON.stringify(unsure));
+}
+
+// The letters to offer first: the three this person's practice and spelling found hardest, each with the letter
+// it was most often taken for (its own hands of that letter keep the calibrated one from taking them).
+function suggestedLetters() {
+  const unsure = loadUnsure(), known = chart ? chart.letters : "";
+  const worst = Object.keys(unsure).filter((c) => known.includes(c) && !"JZ".includes(c))
+    .sort((a, b) => unsure[b].n - unsure[a].n).slice(0, 3);
+  const partners = worst.map((c) => Object.entries(unsure[c].as).sort((a, b) => b[1] - a[1])[0])
+    .filter((p) => p && known.includes(p[0]) && !"JZ".includes(p[0])).map((p) => p[0]);
+  return { letters: [...new Set([...worst, ...partners])].join(""), worst, unsure };
+}
+
+function showSuggestion() {
+  const box = document.getElementById("calibrate-suggest");
+  const { letters, worst, unsure } = suggestedLetters();
+  box.hidden = !letters;
+  if (!letters) return;
+  const why = worst.map((c) => {
+    const as = Object.entries(unsure[c].as).sort((a, b) => b[1] - a[1])[0];
+    return as ? `${c} read as ${as[0]}` : `${c} read unsure`;
+  }).join(", ");
+  document.getElementById("calibrate-suggest-text").textContent =
+    `Suggested from your practice and spelling: ${letters.split("").join(" ")} (${why}).`;
+}
+
+function useSuggestion() {
+  document.getElementById("calibrate-letters").value = suggestedLetters().letters;
+}
 
 async function startCalibration() {
   await loadChart();
@@ -208,6 +251,7 @@ async function startCalibration() {
   Object.assign(cal, { letters: [...new Set(typed || still)].filter((c) => still.includes(c)), index: 0, skipped: [] });
   document.getElementById("calibrate-result").textContent = cal.letters.length ? "" : "no letter this model knows";
   if (!cal.letters.length) return;
+  edit("calibrate_begin");  // from now until done or stop, the hands shown type nothing
   document.getElementById("calibrate-run").hidden = false;
   document.getElementById("calibrate-stop").hidden = false;
   nextCalibrationLetter();
@@ -219,6 +263,7 @@ function nextCalibrationLetter() {
   const letter = cal.letters[cal.index], count = document.getElementById("calibrate-count");
   document.getElementById("calibrate-letter").textContent = letter;
   document.getElementById("calibrate-text").textContent = chart.handshapes[letter];
+  document.getElementById("calibrate-warning").textContent = "";
   drawShape(document.getElementById("calibrate-shape"), letter);
   let left = COUNTDOWN_S;
   cal.phase = "ready";
@@ -241,35 +286,78 @@ function nextCalibrationLetter() {
 function finishCalibration() {
   cal.phase = "tuning";
   document.getElementById("calibrate-run").hidden = true;
-  document.getElementById("calibrate-result").textContent = "fine-tuning your model on the server…";
+  document.getElementById("calibrate-result").textContent = "making your model on the server…";
   edit("calibrate_done");
 }
 
-function stopCalibration() {
+function stopCalibration(tellServer = true) {
   clearInterval(cal.timer); clearTimeout(cal.timer);
+  if (tellServer && cal.phase !== "idle") edit("calibrate_stop");
   cal.phase = "idle";
   document.getElementById("calibrate-run").hidden = true;
   document.getElementById("calibrate-stop").hidden = true;
 }
 
+function loadKeptCalibration() {
+  try { return JSON.parse(localStorage.getItem(KEPT_CALIBRATION)); } catch (err) { return null; }
+}
+
+function showCalibrated(kept) {
+  const letters = kept ? Object.keys(kept.letters).sort() : [];
+  document.getElementById("calibrated").textContent = letters.length
+    ? `Your model: ${letters.join(" ")} calibrated (kept in this browser).`
+    : "The shared model is in use: no letter calibrated.";
+  document.getElementById("calibrate-reset").hidden = !letters.length;
+  const link = document.getElementById("calibrate-download");
+  link.hidden = !(kept && kept.download);
+  if (kept && kept.download) link.href = kept.download;
+}
+
+function resetCalibration() {
+  stopCalibration();
+  edit("calibration_reset");
+  localStorage.removeItem(KEPT_CALIBRATION);
+  showCalibrated(null);
+  document.getElementById("calibrate-result").textContent = "Back to the shared model.";
+}
+
 function onCalibration(note) {
   const result = document.getElementById("calibrate-result");
-  if (note.failed) { stopCalibration(); result.textContent = `calibration failed: ${note.failed}`; return; }
+  if (note.calibration) {
+    localStorage.setItem(KEPT_CALIBRATION, JSON.stringify(note.calibration));
+    showCalibrated(note.calibration);
+  }
+  if (note.failed) { stopCalibration(false); result.textContent = `calibration failed: ${note.failed}`; return; }
   if (note.done) {
-    stopCalibration();
-    result.replaceChildren(`Your model is in use on this page: ${note.shots} shots of ${note.letters}, ` +
-      `fine-tuned in ${note.seconds} s${cal.skipped.length ? ` (no hand seen for ${cal.skipped.join(" ")})` : ""}. `);
-    const link = Object.assign(document.createElement("a"), { href: note.download, textContent: "download personal.pt",
-      download: "personal.pt" });
-    result.append(link, " for the desktop: run.py --camera 0 --model personal.pt");
+    stopCalibration(false);
+    const r = note.report;
+    const change = r ? ` On ${r.shots} of your shots, each judged by a model made without it, the model before ` +
+      `read ${r.right_before} right and yours reads ${r.right_after}.` : "";
+    result.textContent = `Calibrated ${note.letters.split("").join(" ")} from ${note.shots} shots in ` +
+      `${note.seconds} s${cal.skipped.length ? ` (no hand seen for ${cal.skipped.join(" ")})` : ""}.${change}`;
     return;
   }
+  if (note.restored || note.reset) return;
   if (cal.phase !== "shooting" || note.letter !== cal.letters[cal.index]) return;
+  document.getElementById("calibrate-warning").textContent = note.no_hand
+    ? "No hand seen: hold your hand inside the picture, lit from the front." : "";
+  if (note.no_hand) return;
   document.getElementById("calibrate-count").textContent = `hold ${note.letter} still: shot ${note.shots} of ${note.of}`;
   if (note.shots >= note.of) {
     clearTimeout(cal.timer);
     cal.index += 1;
     nextCalibrationLetter();
+  }
+}
+
+function onSpelling(answer) {  // what spelling says of this person's letters, for the suggestions
+  for (const commit of answer.commits) {
+    const top = Object.entries(commit.top || {}).sort((a, b) => b[1] - a[1]);
+    if (commit.letter && top.length > 1 && top[0][1] < 0.6) noteUnsure(commit.letter, null);
+  }
+  for (const w of answer.words) {  // letters the dictionary put right: the letter meant, read as another
+    if (!w.corrected || w.word.length !== w.letters.length) continue;
+    [...w.word].forEach((c, i) => { if (w.letters[i] !== c) noteUnsure(c, w.letters[i]); });
   }
 }
 
@@ -280,10 +368,16 @@ function setMode(mode) {
   document.getElementById("calibrate").hidden = mode !== "calibrate";
   if (mode === "chart") showChart();
   if (mode === "practice") showStats();
+  if (mode === "calibrate") { loadChart().then(showSuggestion); showCalibrated(loadKeptCalibration()); }
 }
 
+document.addEventListener("connected", () => {  // a new session: give it back this browser's calibration
+  const kept = loadKeptCalibration();
+  if (kept) edit("calibration_restore", { model: kept.model, letters: kept.letters });
+});
 document.addEventListener("answer", (e) => {
   if (e.detail.calibration) onCalibration(e.detail.calibration);
+  if (cal.phase === "idle") onSpelling(e.detail);
   if (document.getElementById("practice").hidden || !run.words.length) return;
   const commits = e.detail.commits;
   commits.forEach(onCommit);
@@ -294,7 +388,9 @@ document.getElementById("level").onchange = (e) => { document.getElementById("my
 document.getElementById("practice-start").onclick = startPractice;
 document.getElementById("practice-skip").onclick = skip;
 document.getElementById("calibrate-start").onclick = startCalibration;
-document.getElementById("calibrate-stop").onclick = stopCalibration;
+document.getElementById("calibrate-stop").onclick = () => stopCalibration();
+document.getElementById("calibrate-reset").onclick = resetCalibration;
+document.getElementById("calibrate-suggest-use").onclick = useSuggestion;
 document.getElementById("mirror").addEventListener("change", () => {
   if (!document.getElementById("chart").hidden) showChart();
   if (run.words.length) drawShape(document.getElementById("target-shape"), expected());
