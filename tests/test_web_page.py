@@ -229,7 +229,15 @@ def test_calibration_in_the_page_counts_down_takes_shots_and_offers_the_personal
     browser = open_page(served.url, b_camera, (800, 1100))
     try:
         wait_for(browser, LETTER)  # the camera is on and the hand is read
+        browser.execute_script(  # what practice and spelling noted: E taken for A three times, G for H twice
+            "localStorage.setItem('asl-unsure', JSON.stringify("
+            "{E: {n: 4, as: {A: 3}}, G: {n: 2, as: {H: 2}}, Q: {n: 9, as: {}}}))"
+        )
         browser.find_element(By.CSS_SELECTOR, '[data-mode="calibrate"]').click()
+        suggested = wait_for(browser, "return document.getElementById('calibrate-suggest-text').textContent", 5)
+        browser.find_element(By.ID, "calibrate-suggest-use").click()
+        filled = browser.find_element(By.ID, "calibrate-letters").get_attribute("value")
+        browser.find_element(By.ID, "calibrate-letters").clear()
         browser.find_element(By.ID, "calibrate-letters").send_keys("b")
         browser.find_element(By.ID, "calibrate-start").click()
         counted = wait_for(
@@ -239,15 +247,32 @@ def test_calibration_in_the_page_counts_down_takes_shots_and_offers_the_personal
         )
         result = wait_for(
             browser,
-            "const r = document.getElementById('calibrate-result').textContent; return r.includes('in use') && r",
+            "const r = document.getElementById('calibrate-result').textContent; return r.includes('Calibrated') && r",
             90,
         )
+        calibrated = browser.find_element(By.ID, "calibrated").text
         keep_screenshot(browser, tmp_path / "page-calibrated.png")
         status = browser.execute_script(
-            "const a = document.querySelector('#calibrate-result a');"
+            "const a = document.getElementById('calibrate-download');"
             "return fetch(a.href).then((r) => r.status + ' ' + r.headers.get('content-disposition'))"
         )
+        browser.refresh()  # the calibration is kept in the browser and given back to the new session
+        wait_for(browser, LETTER)
+        browser.find_element(By.CSS_SELECTOR, '[data-mode="calibrate"]').click()
+        kept = wait_for(
+            browser,
+            "return document.getElementById('calibrated').textContent.includes('B') && "
+            "document.getElementById('calibrated').textContent",
+            10,
+        )
+        browser.find_element(By.ID, "calibrate-reset").click()
+        shared = browser.find_element(By.ID, "calibrated").text
+        keep_screenshot(browser, tmp_path / "page-calibration-reset.png")
+        left = browser.execute_script("return localStorage.getItem('asl-calibration')")
     finally:
         browser.quit()
-    assert counted and result and "5 shots of B" in result, result
+    assert filled == "EGAH" and "E read as A, G read as H" in suggested, (filled, suggested)  # Q: not in A-I
+    assert counted and result and "from 5 shots" in result and "On " in result, result
+    assert "B calibrated" in calibrated and "B calibrated" in kept, (calibrated, kept)
+    assert "shared model" in shared and left is None
     assert status.startswith("200 ") and "personal.pt" in status
