@@ -36,7 +36,7 @@ from torch import nn
 from core.errors import AslError
 from core.letters import NO_LETTER
 from model.augment import Augment, embed, views_of
-from model.checkpoint import Checkpoint
+from model.checkpoint import MAX_MOVING_SHAPES, Checkpoint
 from model.network import LetterHead, LetterNet, PersonalLayer
 
 log = logging.getLogger(__name__)
@@ -232,6 +232,7 @@ def calibrate(
         kept = {k: list(v) for k, v in info.get("moving_shapes", {}).items()}
         for letter, paths in moving_shapes.items():
             kept.setdefault(letter, []).extend(np.round(p, 4).tolist() for p in paths)
+            kept[letter] = kept[letter][-MAX_MOVING_SHAPES:]  # the latest: each one costs every J or Z a comparison
         info["moving_shapes"] = kept
     head, report = base.net.head, None
     counts = dict(info.get("calibration", {}).get("letters_shot", {})) if head.personal is not None else {}

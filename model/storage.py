@@ -5,6 +5,7 @@ advise turning off ``weights_only``, which is the wrong advice here."""
 from __future__ import annotations
 
 import pickle
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,9 @@ import torch
 from torch import nn
 
 from core.errors import AslError
+
+MAX_UNPACKED_BYTES = 256_000_000  # the shipped models unpack to about 8 MB; AlexNet's full weights to 244 MB
+MAX_ENTRIES = 10_000
 
 
 class CheckpointError(AslError):
@@ -23,10 +27,27 @@ def read_weights_file(path: Path, what: str = "model file") -> Any:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{what} not found: {path}")
+    check_unpacked_size(path, what)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
         raise CheckpointError(f"cannot read {what} {path} (corrupt or not a checkpoint): {_why(exc)}") from None
+
+
+def check_unpacked_size(path: Path, what: str) -> None:
+    """Refuse a zip (torch.save's format) that says it unpacks to more than :data:`MAX_UNPACKED_BYTES`, from its
+    directory, before anything is unpacked: a small compressed file can otherwise take gigabytes to read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip: torch.load says what it is
+    unpacked = sum(e.file_size for e in entries)
+    if unpacked > MAX_UNPACKED_BYTES or len(entries) > MAX_ENTRIES:
+        raise CheckpointError(
+            f"{what} {path} unpacks to {unpacked / 1e6:.0f} MB in {len(entries)} parts: more than a model holds "
+            f"(at most {MAX_UNPACKED_BYTES // 1_000_000} MB, {MAX_ENTRIES} parts)"
+        )
 
 
 def _why(exc: Exception) -> str:

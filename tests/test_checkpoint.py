@@ -91,6 +91,25 @@ def test_checkpoint_is_stored_in_half_precision(ckpt_path):
         (lambda d: d["preprocess"].update(input_size=0), "input size 0"),
         (lambda d: d["preprocess"].update(input_size=300), "the head takes (256, 6, 6)"),
         (lambda d: d["head"].update({"classify.1.weight": torch.zeros(3, 5)}), "classify.1.weight is (3, 5)"),
+        # issue 35: what the file asks to be built is checked before anything is allocated
+        (lambda d: d["head_config"].update(hidden=400_000), "hidden must be a whole number from 1 to 4096"),
+        (lambda d: d["head_config"].update(anchors=10**9), "anchors must be a whole number"),
+        (lambda d: d["head_config"].update(num_classes=200_000), "num_classes must be"),
+        (lambda d: d["head_config"].update(no_letter_offset=float("nan")), "no_letter_offset must be a number"),
+        (lambda d: d["head_config"].update(hidden="256"), "hidden must be a whole number"),
+        (lambda d: d["head_config"].update(surprise=1), "unknown head setting 'surprise'"),
+        (lambda d: d["head_config"].update(expert={"num_classes": 3, "hidden": 10**6}), "hidden must be"),
+        (lambda d: d.update(head_config=[1, 2]), "no head settings"),
+        (lambda d: d.update(classes=["A", "A"]), "distinct letters"),
+        (lambda d: d.update(classes=["", "B"]), "distinct letters"),
+        (lambda d: d.update(classes=["<b>A</b>", "B"]), "distinct letters"),
+        (lambda d: d.update(classes=["A" * 1_000_000, "B"]), "distinct letters"),
+        (lambda d: d.update(classes=[chr(65 + i % 26) for i in range(200_000)]), "a list of 2 to 64"),
+        (lambda d: d.update(classes="ABC"), "a list of 2 to 64"),
+        (lambda d: d.update(info=["not", "a", "dict"]), "info is not a dictionary"),
+        (lambda d: d.update(info={"moving_shapes": {"J": [[[0, 0], [1, 1]]] * 40_000}}), "at most 50 personal J"),
+        (lambda d: d.update(info={"moving_shapes": {"Q": []}}), "J/Z shapes are damaged"),
+        (lambda d: d.update(info={"calibration": "yes"}), "calibration record is damaged"),
     ],
 )
 def test_inconsistent_checkpoints_are_refused_when_loading(ckpt_path, change, message):
@@ -103,6 +122,21 @@ def test_inconsistent_checkpoints_are_refused_when_loading(ckpt_path, change, me
     with pytest.raises(CheckpointError) as err:
         load_checkpoint(path)
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_zip_that_unpacks_to_more_than_a_model_is_refused_before_unpacking(tmp_path, monkeypatch):
+    """Issue 35: a 1.46 MB zip bomb took 5.1 GB and 25 s before its refusal."""
+    import zipfile
+
+    from model import storage
+
+    monkeypatch.setattr(storage, "MAX_UNPACKED_BYTES", 1_000_000)
+    bomb = tmp_path / "bomb.pt"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("archive/data.pkl", b"\0" * 5_000_000)
+    assert bomb.stat().st_size < 50_000
+    with pytest.raises(CheckpointError, match="unpacks to 5 MB in 1 parts: more than a model holds"):
+        load_checkpoint(bomb)
 
 
 def test_one_loaded_model_answers_at_either_operating_point():
