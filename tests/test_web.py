@@ -332,6 +332,40 @@ def test_a_chunked_body_over_the_limit_is_refused_while_it_streams():
 # The same against a real server process, as a browser or a script meets it.
 
 
+def test_a_foreign_website_cannot_open_a_live_session(classifier):
+    """Issue 35: a page of any website could hold every seat and run calibrations on its visitors' cameras."""
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(classifier, Limits(origins=("https://friend.example",)))
+    with TestClient(app) as c:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            c.websocket_connect("/ws", headers={"origin": "https://evil.example"}),
+        ):
+            pass
+        assert refused.value.code == 1008
+        for origin in ("http://testserver", "https://friend.example", None):  # its own page, one allowed, a program
+            with c.websocket_connect("/ws", headers={"origin": origin} if origin else {}) as ws:
+                ws.send_bytes(jpeg(np.full((120, 160, 3), 90, np.uint8)))
+                assert ws.receive_json()["frame"] == 0
+        assert c.get("/health").json()["sessions"] == 0
+    app.state.close()
+
+
+def test_a_live_session_that_sends_nothing_is_closed_and_its_seat_freed(classifier):
+    from starlette.websockets import WebSocketDisconnect
+
+    app = create_app(classifier, Limits(sessions=1, idle_s=0.5))
+    with TestClient(app) as c:
+        with c.websocket_connect("/ws") as ws:
+            assert c.get("/health").json()["sessions"] == 1
+            with pytest.raises(WebSocketDisconnect) as closed:
+                ws.receive_json()  # nothing sent: the server closes it after half a second
+            assert closed.value.code == 4408
+        assert wait_for(lambda: c.get("/health").json()["sessions"] == 0, 5)
+    app.state.close()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -401,6 +435,38 @@ def served():
 
 
 @pytest.mark.mediapipe
+def test_idle_and_trickling_connections_neither_block_the_page_nor_stay(served):
+    """Issue 35: 100 connections that sent nothing, or a byte a second, made every request a 503 for as long as
+    they stayed (never closed)."""
+    from web.serve import REQUEST_HEAD_S
+
+    idle = [socket.create_connection(("127.0.0.1", served)) for _ in range(150)]
+    trickling = [socket.create_connection(("127.0.0.1", served)) for _ in range(20)]
+    try:
+        started = time.time()
+        for conn in trickling:
+            conn.sendall(b"G")
+        for path in ("/health", "/", "/api/letters"):
+            with urllib.request.urlopen(f"http://127.0.0.1:{served}{path}", timeout=5) as r:
+                assert r.status == 200
+        head = b"ET / HTTP/1.1\r\nHost: x\r\n"
+        for i in range(len(head)):  # a byte a second, more or less, never a whole head
+            if time.time() - started > REQUEST_HEAD_S + 3:
+                break
+            for conn in trickling:
+                with contextlib.suppress(OSError):
+                    conn.sendall(head[i : i + 1])
+            time.sleep(0.5)
+        for conn in idle + trickling:
+            conn.settimeout(5)
+            with contextlib.suppress(ConnectionResetError):
+                assert conn.recv(100) == b""  # closed by the server
+        assert time.time() - started < REQUEST_HEAD_S + 10
+    finally:
+        for conn in idle + trickling:
+            conn.close()
+
+
 def test_a_chunked_upload_is_cut_off_at_the_limit_over_real_http(served):
     conn = socket.create_connection(("127.0.0.1", served))
     head = "POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"

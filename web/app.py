@@ -20,6 +20,7 @@ import socket
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,9 @@ class Limits:
     fps: float = 30.0  # live frames a second a connection may send; faster ones are dropped
     edit_chars: int = 50_000  # a text message on the socket (an edit, the text or the calibration a page restores)
     calibration_shots: int = 156  # shots one page may take to calibrate (26 letters, 6 each)
+    requests: int = 100  # HTTP requests answered at once (RequestLimit)
+    idle_s: float = 60.0  # a live session that sends nothing this long is closed (its seat freed)
+    origins: tuple[str, ...] = ()  # web page origins besides the server's own that may open live sessions
 
     @property
     def body_bytes(self) -> int:
@@ -106,6 +110,32 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+class RequestLimit:
+    """ASGI middleware: at most ``limit`` HTTP requests being answered at once, the rest a 503 (``/health``
+    always answers). Requests, not connections, are counted: idle connections cost the server nothing but a
+    socket, and ``web.serve`` closes those that send no request. Each request may hold an upload of up to 25 MB
+    spooled to disk while it is parsed, so this bounds the disk a crowd of uploads can fill (2.5 GB at 100)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit, self.running = app, limit, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] == "/health":
+            await self.app(scope, receive, send)
+            return
+        if self.running >= self.limit:
+            body = json.dumps({"detail": f"busy: {self.limit} requests at once already, try again in a moment"})
+            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
+            await send({"type": "http.response.start", "status": 503, "headers": headers})
+            await send({"type": "http.response.body", "body": body.encode()})
+            return
+        self.running += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.running -= 1
 
 
 class BodyLimit:
@@ -307,6 +337,7 @@ def create_app(
         version=package_version(),
     )
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
+    app.add_middleware(RequestLimit, limit=limits.requests)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -459,6 +490,9 @@ def create_app(
 
     @app.websocket("/ws")
     async def live(ws: WebSocket) -> None:
+        if not allowed_origin(ws.headers.get("origin"), ws.headers.get("host"), limits.origins):
+            await ws.close(code=1008)  # before accepting: the foreign page's browser sees a 403
+            return
         await ws.accept(headers=[(b"x-asl-server", server_id.encode())])
         if not seats.take():
             await ws.send_json({"error": "busy", "message": f"the server is busy ({seats.n} live sessions): try later"})
@@ -477,6 +511,19 @@ def create_app(
 
 
 MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
+IDLE_CLOSE = 4408  # close code of a live session that sent nothing for Limits.idle_s (the page reconnects)
+
+
+def allowed_origin(origin: str | None, host: str | None, allowed: tuple[str, ...]) -> bool:
+    """A live session may be opened by the server's own page (its Origin names the host the request was sent
+    to), by a page of an origin ``allowed`` (``--allow-origin``), or by a program that sends no Origin (browsers
+    always send one): another website's page cannot take the seats or calibrate on a visitor's camera."""
+    if origin is None:
+        return True
+    if origin in allowed:
+        return True
+    parts = urllib.parse.urlsplit(origin)
+    return parts.scheme in ("http", "https") and host is not None and parts.netloc.lower() == host.lower()
 
 
 class LiveSession:
@@ -532,7 +579,11 @@ class LiveSession:
 
     async def _read(self) -> None:
         while True:
-            message = await self.ws.receive()
+            try:
+                message = await asyncio.wait_for(self.ws.receive(), self.limits.idle_s)
+            except asyncio.TimeoutError:
+                await self.ws.close(code=IDLE_CLOSE, reason=f"nothing sent for {self.limits.idle_s:g} s")
+                return
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("bytes") is not None:

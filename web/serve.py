@@ -25,9 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("web.serve")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 GRACE_S = 3  # seconds a stopping server waits for running requests before it cancels them
-# Connections at once; more are answered 503. Each may hold an upload of up to 25 MB spooled to disk while it is
-# parsed, so this bounds the disk a crowd of uploads can fill (2.5 GB).
-MAX_CONNECTIONS = 100
+REQUEST_HEAD_S = 10  # a connection that has not sent a whole request head by then is closed
 WS_MAX_BYTES = 16 * 2**20  # a WebSocket message larger closes the connection (1009); smaller ones get an answer
 
 
@@ -35,6 +33,14 @@ def add_serve_flags(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("serving (--serve)")
     g.add_argument("--host", default="127.0.0.1", help="address to listen on (default: this machine only)")
     g.add_argument("--port", type=number(1, 65535, integer=True), default=8000, help="port [8000]")
+    g.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a web page origin besides the server's own whose pages may open live sessions (repeatable), "
+        "e.g. https://example.org",
+    )
     g.add_argument(
         "--max-sessions",
         type=number(1, 256, integer=True),
@@ -65,6 +71,39 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def head_timed_protocol() -> type:
+    """uvicorn's HTTP protocol, closing a connection that has not sent a whole request head within
+    :data:`REQUEST_HEAD_S` of opening (or of its last answer): idle sockets and a byte a second would otherwise be
+    held for ever. Connections are not counted against a limit (``web.app.Limits.requests`` counts requests), so
+    idle ones cannot make the page or ``/health`` answer 503."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadTimed(H11Protocol):
+        def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def, override]
+            super().connection_made(transport)
+            self._arm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._timer.cancel()
+            self._arm()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._timer.cancel()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._waiting_after = self.cycle  # None, or the request last answered
+            self._timer = self.loop.call_later(REQUEST_HEAD_S, self._drop_if_headless)
+
+        def _drop_if_headless(self) -> None:
+            upgraded = self.transport.get_protocol() is not self  # a WebSocket now: web.app times those out
+            if not upgraded and not self.transport.is_closing() and self.cycle is self._waiting_after:
+                self.transport.close()  # no new request head: nothing sent, or one arriving a byte at a time
+
+    return HeadTimed
+
+
 def serve(
     model: Path,
     device: str,
@@ -73,6 +112,7 @@ def serve(
     max_sessions: int,
     no_letter_offset: float | None = None,
     options: SessionOptions | None = None,
+    origins: tuple[str, ...] = (),
 ) -> int:
     """Serve until Ctrl-C or SIGTERM: then running replays stop at their next frame, live pages are told the
     server is going, and whatever is still running after :data:`GRACE_S` is cancelled."""
@@ -89,7 +129,7 @@ def serve(
     share_cores()
     offset = LIVE_NO_LETTER_OFFSET if no_letter_offset is None else no_letter_offset
     classifier = LetterClassifier(model, device, offset)
-    app = create_app(classifier, Limits(sessions=max_sessions), options or SessionOptions())
+    app = create_app(classifier, Limits(sessions=max_sessions, origins=origins), options or SessionOptions())
 
     class Server(uvicorn.Server):
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
@@ -102,7 +142,7 @@ def serve(
         timeout_graceful_shutdown=GRACE_S,
         ws_max_size=WS_MAX_BYTES,
         ws_max_queue=4,
-        limit_concurrency=MAX_CONNECTIONS,
+        http=head_timed_protocol(),
     )
     log.info("the page: http://%s:%d/  the API: http://%s:%d/docs", host, port, host, port)
     try:
@@ -123,7 +163,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     setup_logging(args.verbose, from_command_line=argv is None)
-    return cli_main(lambda: serve(args.model, args.device, args.host, args.port, args.max_sessions))
+    origins = tuple(args.allow_origin)
+    return cli_main(lambda: serve(args.model, args.device, args.host, args.port, args.max_sessions, origins=origins))
 
 
 if __name__ == "__main__":

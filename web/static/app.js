@@ -89,6 +89,7 @@ function connect() {
     const wait = RETRY_S[Math.min(retries++, RETRY_S.length - 1)];
     const why = e.code === 1013
       ? "The server is busy: every seat is taken."
+      : e.code === 4408 ? "The server closed this session: nothing was sent for a minute."
       : e.code === 1012 ? "The server stopped (it may be restarting)." : "The connection to the server was lost.";
     showProblem(`${why} Trying again in ${wait} s; your text is kept.`, { label: "try now", run: reconnect });
     setStatus("disconnected");
