@@ -116,7 +116,9 @@ def check_shots(shots: list[Shot], classes: list[str]) -> Counter:
 
 
 @torch.no_grad()  # not inference mode: the fit takes gradients through products with these
-def shot_features(base: Checkpoint, shots: list[Shot], settings: CalibrationSettings) -> tuple[torch.Tensor, ...]:
+def shot_features(
+    base: Checkpoint, shots: list[Shot], settings: CalibrationSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Each shot's clean and augmented crops, the way training sees a photo, through the backbone:
     features (len(shots), views, 256, 6, 6) and landmarks (len(shots), views, 63)."""
     augment = Augment.for_input(base.preprocess)
@@ -130,7 +132,9 @@ def shot_features(base: Checkpoint, shots: list[Shot], settings: CalibrationSett
 
 
 @torch.no_grad()
-def shot_embeddings(head: LetterHead, features: torch.Tensor, landmarks: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def shot_embeddings(
+    head: LetterHead, features: torch.Tensor, landmarks: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """The head's embedding of every view, (N, views, D), and its logits for each without the no-letter
     offset, (N, views, C)."""
     device = next(head.parameters()).device
@@ -326,7 +330,9 @@ def shot_report(
     return {"shots": len(picks), "right_before": before, "right_after": after}
 
 
-def flat_views(z: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+def flat_views(
+    z: torch.Tensor, logits: torch.Tensor, labels: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Shots' views as rows: (N, V, D), (N, V, C), (N,) -> (N V, D), (N V, C), (N V,)."""
     return z.reshape(-1, z.shape[-1]), logits.reshape(-1, logits.shape[-1]), labels.repeat_interleave(z.shape[1])
 

@@ -123,6 +123,10 @@ class PersonalLayer(nn.Module):
     shots keeps the shared model's logits whatever the linear term would say that far away. A letter with no
     shots has reach 0: no term at all."""
 
+    centre: torch.Tensor
+    radius: torch.Tensor
+    reach: torch.Tensor
+
     def __init__(self, dim: int, classes: int) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(classes, dim))
@@ -134,7 +138,8 @@ class PersonalLayer(nn.Module):
     def gate(self, z: torch.Tensor) -> torch.Tensor:
         beyond = (torch.cdist(z, self.centre) - self.radius).clamp_min(0)
         on = self.reach > 0
-        return torch.where(on, torch.exp(-((beyond / self.reach.clamp_min(1e-6)) ** 2) / 2), torch.zeros(()))
+        falloff = torch.exp(-((beyond / self.reach.clamp_min(1e-6)) ** 2) / 2)
+        return torch.where(on, falloff, torch.zeros((), dtype=falloff.dtype))
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.gate(z) * (z @ self.weight.T + self.bias)
@@ -162,6 +167,9 @@ class LetterHead(nn.Module):
     normalised product after softmax, so every consumer (smoother, evaluation, calibration) sees ordinary logits.
     What it gains and costs is measured in README ("An A-I expert").
     """
+
+    anchor_embeddings: torch.Tensor  # with ``config.anchors`` (model.calibration)
+    anchor_logits: torch.Tensor
 
     def __init__(self, config: HeadConfig) -> None:
         super().__init__()

@@ -145,7 +145,7 @@ def gather_people(
 ) -> dict[str, Person]:
     """Each studied signer's rows and the backbone features of the first ``most`` photos of each letter, as
     calibration computes them (views of the photo; no fold's head needed yet)."""
-    hands = {}
+    hands: dict[Path, np.ndarray] = {}
     for name, samples in zip(names, per_dir):
         if name in studied:
             hands.update((s.path, h) for s, h in zip(samples, detect_hands(samples)) if h is not None)

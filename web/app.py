@@ -520,7 +520,7 @@ IDLE_CLOSE = 4408  # close code of a live session that sent nothing for Limits.i
 @functools.cache
 def _malloc_trim() -> Callable[[int], int] | None:
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim  # type: ignore[no-any-return]
+        return ctypes.CDLL("libc.so.6").malloc_trim
     except (OSError, AttributeError):  # not glibc: nothing to hand back this way
         return None
 

@@ -8,6 +8,7 @@ gives a page its camera only over https or on localhost, so put it behind an htt
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import socket
 import sys
@@ -79,7 +80,7 @@ def head_timed_protocol() -> type:
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
     class HeadTimed(H11Protocol):
-        def connection_made(self, transport) -> None:  # type: ignore[no-untyped-def, override]
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             self._arm()
 
