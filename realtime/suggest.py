@@ -45,6 +45,25 @@ def distance(spelled: str, word: str, limit: float = float("inf")) -> float:
     return prev[-1]
 
 
+TWO_LETTER_WORDS = set(
+    "am an as at be by do go he hi if in is it me my no of oh ok on or so to up us we ah eh ha".split()
+)
+
+
+def english_words(size: int) -> list[str]:
+    """wordfreq's ``size`` most frequent English words, less abbreviations, which are said letter by letter and,
+    offered as words, crowded out real ones: any word with no vowel (MB, TB, CM, PM), and every word of one or two
+    letters but the English ones (M, AB, CA, EB)."""
+    from wordfreq import top_n_list
+
+    def word(w: str) -> bool:
+        if len(w) <= 2:
+            return w in ("a", "i") or w in TWO_LETTER_WORDS
+        return any(c in "aeiouy" for c in w)
+
+    return [w for w in top_n_list("en", size) if word(w.lower())]
+
+
 class Dictionary:
     """Words by frequency (most frequent first), upper case, of only the ``letters`` given."""
 
@@ -59,9 +78,7 @@ class Dictionary:
     @classmethod
     def english(cls, letters: str, size: int = 30_000) -> Dictionary:
         """The ``size`` most frequent English words (wordfreq's list: many sources, maintained)."""
-        from wordfreq import top_n_list
-
-        return cls(top_n_list("en", size), letters)
+        return cls(english_words(size), letters)
 
     def common(self, lengths: range, within: int) -> list[str]:
         """The words of ``lengths`` letters among the ``within`` most frequent, most frequent first (practice)."""

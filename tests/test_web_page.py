@@ -133,24 +133,31 @@ def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart
         served.stop()
         problem = wait_for(browser, "const p = document.getElementById('problem'); return !p.hidden && p.textContent")
         keep_screenshot(browser, tmp_path / "page-lost.png")
+        browser.execute_script("localStorage.setItem('asl-text', 'CAB FACE')")  # issue 35: CAB was dropped
         served.start()
         back = wait_for(browser, "return document.getElementById('status').textContent === 'connected'", 60)
-        text_after = wait_for(browser, TEXT, 30)
+        text_after = wait_for(
+            browser, "const t = document.getElementById('text').textContent; return t.startsWith('CAB') && t", 30
+        )
         suggestions, sent = browser.execute_script(
             "socket.onmessage = null;"  # no more answers: one would replace the suggestions shown below
             "showSuggestions(['CAB', 'CAR'], 'CAB');"
             "const shown = document.getElementById('suggestions').textContent;"
             "window.sent = []; socket.send = (m) => { if (typeof m === 'string') window.sent.push(m); };"
             "document.querySelector('#suggestions button:nth-of-type(2)').click();"
+            "const tab = (target, shiftKey) => target.dispatchEvent("
+            "  new KeyboardEvent('keydown', { key: 'Tab', shiftKey, bubbles: true, cancelable: true }));"
+            "tab(document.body, false); tab(document.body, true);"  # Tab takes the first; Shift+Tab never
+            "tab(document.querySelector('#suggestions button:nth-of-type(2)'), false);"  # from a suggestion: moves
             "return [shown, window.sent]"
         )
     finally:
         browser.quit()
     assert letter == "B" and text.startswith("B"), f"no B committed: {text!r}; screenshot {shot}"
     assert ("stopped" in problem or "lost" in problem) and "your text is kept" in problem, problem
-    assert back and text_after.startswith("B"), text_after
+    assert back and text_after.startswith("CAB FACE"), text_after
     assert suggestions.startswith("for CAB:") and "CAR" in suggestions
-    assert sent == ['{"action":"accept","word":"CAR"}']
+    assert sent == ['{"action":"accept","word":"CAR"}', '{"action":"accept"}']
 
 
 @pytest.mark.skipif(not (BROWSER and DRIVER), reason="needs chromium and chromedriver (bash setup.sh --dev)")

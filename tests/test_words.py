@@ -17,7 +17,7 @@ from realtime.pipeline import FrameResult
 from realtime.practice import MISSED, PENDING, RIGHT, Practice, practice_words
 from realtime.sinks import EventLog, TranscriptFile
 from realtime.smoothing import LetterEvent
-from realtime.suggest import Dictionary, distance
+from realtime.suggest import TWO_LETTER_WORDS, Dictionary, distance
 from tests import spelling
 from tests.spelling import CLASSES, FPS, probs
 
@@ -182,6 +182,16 @@ def test_the_english_dictionary_loads_and_suggests():
     d = Dictionary.english("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
     assert len(d) > 20_000
     assert d.suggest("HELO")[0] == "HELLO" and d.suggest("WORLF")[0] == "WORLD"
+
+
+def test_suggestions_are_words_not_abbreviations():
+    """Issue 35: MB, TB and CM were offered as words."""
+    d = Dictionary.english("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    offered = {w for spelled in ("MB", "TB", "CM", "PM", "MG", "AB", "B", "KM") for w in d.suggest(spelled)}
+    assert offered and all(any(c in "AEIOUY" for c in w) for w in offered), offered
+    short = {w for w in offered if len(w) <= 2}
+    assert short <= {"A", "I"} | {w.upper() for w in TWO_LETTER_WORDS}, short
+    assert {"MY", "TO", "AM"} <= offered  # real short words stay
 
 
 def result(events=(), words=(), t=0.0, index=0):

@@ -77,10 +77,10 @@ function connect() {
   socket = new WebSocket(`${scheme}://${location.host}/ws`);
   socket.binaryType = "arraybuffer";
   socket.onopen = () => {
-    retries = 0;
     showProblem("");
     setStatus("connected");
-    const kept = (localStorage.getItem(KEPT) || "").slice(-RESTORE_CHARS).replace(/^\S*\s+/, "");
+    const all = localStorage.getItem(KEPT) || "";  // only a text cut to its end loses its cut first word
+    const kept = all.length > RESTORE_CHARS ? all.slice(-RESTORE_CHARS).replace(/^\S*\s+/, "") : all;
     if (kept.trim()) socket.send(JSON.stringify({ action: "restore", text: kept }));
     document.dispatchEvent(new CustomEvent("connected"));
     sendFrame();
@@ -104,8 +104,12 @@ function connect() {
     if (answer.error) {
       if (answer.error !== "busy") flash(answer.error);
     } else {
+      retries = 0;  // served: a busy server, which accepts and then closes, is retried ever more slowly
       const now = performance.now();
-      if (lastAnswerAt) fps = 0.9 * fps + 0.1 * (1000 / (now - lastAnswerAt));
+      if (lastAnswerAt) {
+        const rate = 1000 / (now - lastAnswerAt);
+        fps = fps ? 0.9 * fps + 0.1 * rate : rate;  // the first interval, not an average climbing from 0
+      }
       lastAnswerAt = now;
       answer.roundTripMs = now - sentAt;
       last = answer;
@@ -196,13 +200,13 @@ function draw(answer) {
   }
   const size = narrow ? 12 : 16;
   ctx.font = `${size}px system-ui, sans-serif`;
+  ctx.lineJoin = "round";
   if (hand && layers.box) {
     const [x0, y0, x1, y1] = hand.box;
     const left = Math.min(px(x0), px(x1));
     ctx.strokeStyle = "#ffdc00"; ctx.lineWidth = 2;
     ctx.strokeRect(left, py(y0), Math.abs(px(x1) - px(x0)), py(y1) - py(y0));
-    ctx.fillStyle = "#ffdc00";
-    ctx.fillText(`${hand.guess} ${Math.round(100 * hand.guess_confidence)}%`, left, Math.max(py(y0) - 6, size));
+    outlined(ctx, `${hand.guess} ${Math.round(100 * hand.guess_confidence)}%`, left, Math.max(py(y0) - 6, size), "#ffdc00");
   }
   if (hand && layers.bars) {
     const barWidth = Math.min(120, 0.18 * w), rows = narrow ? 3 : hand.probs.length;
@@ -210,18 +214,22 @@ function draw(answer) {
       const y = oy + size + 8 + i * (size + 4);
       ctx.fillStyle = "rgba(51,51,51,0.8)"; ctx.fillRect(ox + 3.2 * size, y - size + 2, barWidth, size - 2);
       ctx.fillStyle = i === 0 ? "#50dc50" : "#999"; ctx.fillRect(ox + 3.2 * size, y - size + 2, barWidth * p, size - 2);
-      ctx.fillStyle = "#fff"; ctx.fillText(name, ox + 6, y - 1);
+      outlined(ctx, name, ox + 6, y - 1, "#fff");
     });
   }
   if (layers.stats) {
-    ctx.fillStyle = "#fff";
     const t = answer.timings_ms;
     const text = narrow
       ? `${fps.toFixed(0)} FPS  ${answer.roundTripMs.toFixed(0)} ms`
       : `${fps.toFixed(1)} FPS  round trip ${answer.roundTripMs.toFixed(0)} ms  ` +
         `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`;
-    ctx.fillText(text, ox + 6, oy + h - 6);
+    outlined(ctx, text, ox + 6, oy + h - 6, "#fff");
   }
+}
+
+function outlined(ctx, text, x, y, colour) {  // readable on a light wall as on a dark one
+  ctx.strokeStyle = "rgba(0,0,0,0.85)"; ctx.lineWidth = 4; ctx.strokeText(text, x, y);
+  ctx.fillStyle = colour; ctx.fillText(text, x, y);
 }
 
 function edit(action, extra = {}) {
@@ -274,8 +282,10 @@ document.addEventListener("keydown", (e) => {
   else if (e.key === "x") edit("clear");
   else if (e.key === "y") copyText();
   else if (e.key === "u") edit("undo");
-  else if (e.key === "Tab" && suggestionsBox.dataset.key) { e.preventDefault(); edit("accept"); }
-  else return;  // Tab moves the focus as usual when there is nothing to accept
+  else if (e.key === "Tab" && !e.shiftKey && suggestionsBox.dataset.key && e.target === document.body) {
+    e.preventDefault(); edit("accept");
+  }
+  else return;  // from a button (a suggestion among them) Tab and Shift+Tab move the focus as usual
   if (last) draw(last);
 });
 textBox.textContent = localStorage.getItem(KEPT) || "";
