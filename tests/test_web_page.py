@@ -125,11 +125,18 @@ TEXT = "return document.getElementById('text').textContent"
 def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart(served, b_camera, tmp_path):
     """B committed; the server stops: the page says so in plain words and reconnects by itself to the restarted
     server, whose new session takes back the text; suggestions are buttons that name their word."""
+    from selenium.webdriver.common.by import By
+
     browser = open_page(served.url, b_camera, (800, 1100))
     try:
         letter = wait_for(browser, LETTER)
         shot = keep_screenshot(browser, tmp_path / "page.png")
         text = browser.execute_script(TEXT)
+        said = wait_for(browser, "return document.getElementById('announce').textContent", 10)
+        live = browser.execute_script(
+            "return [...document.querySelectorAll('[aria-live]')].map((e) => e.id).filter((id) => id)"
+        )
+        names = [browser.find_element(By.ID, b).accessible_name.strip() for b in ("delete", "clear", "copy", "undo")]
         served.stop()
         problem = wait_for(browser, "const p = document.getElementById('problem'); return !p.hidden && p.textContent")
         keep_screenshot(browser, tmp_path / "page-lost.png")
@@ -154,6 +161,9 @@ def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart
     finally:
         browser.quit()
     assert letter == "B" and text.startswith("B"), f"no B committed: {text!r}; screenshot {shot}"
+    # issue 35: a screen reader heard the whole text at every letter, each letter twice, and "dash"
+    assert said.startswith("B") and "text" not in live and "letter" not in live, (said, live)
+    assert names == ["delete", "clear", "copy", "undo correction"], names  # no key hints in the names
     assert ("stopped" in problem or "lost" in problem) and "your text is kept" in problem, problem
     assert back and text_after.startswith("CAB FACE"), text_after
     assert suggestions.startswith("for CAB:") and "CAR" in suggestions
@@ -210,6 +220,14 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
         browser.find_element(By.ID, "practice-start").click()
         hint = wait_for(browser, "return document.getElementById('practice-hint').textContent", 120)
         marks = browser.execute_script("return run.marks")
+        said = browser.execute_script(  # issue 35: marked by colour alone, and a finished word vanished at once
+            "const saved = JSON.stringify(run);"
+            "Object.assign(run, { words: ['BA', 'C'], marks: [['right', 'missed'], ['pending']], word: 1, pos: 0,"
+            "  finished: { word: 0, until: performance.now() + 5000 } });"
+            "showPractice();"
+            "const said = [...document.querySelectorAll('#target-word > span')].map((s) => s.textContent);"
+            "Object.assign(run, JSON.parse(saved), { finished: null }); showPractice(); return said"
+        )
         score = browser.find_element(By.ID, "practice-score").text
         stats = browser.execute_script("return JSON.parse(localStorage.getItem('asl-practice'))")
         keep_screenshot(browser, tmp_path / "page-practice.png")
@@ -224,6 +242,7 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
     finally:
         browser.quit()
     assert marks == [["right"], ["missed"]], marks
+    assert said == ["B right", "A missed"], said
     assert hint.startswith("it looked like B: flat hand")  # A's own handshape is shown beside it
     assert score.startswith("B 1/1") and stats["letters"]["B"] == {"tries": 1, "first": 1}
     assert cards == inked == 11  # the A-I model: A to I, and J and Z by movement

@@ -153,7 +153,15 @@ function show(answer) {
   notesBox.textContent = answer.correction ? `read ${answer.correction.letters}: “undo correction” puts it back` : "";
   showSuggestions(answer.suggestions, answer.suggestions_for);
   undoButton.disabled = !answer.correction;
+  announce(answer);
   draw(answer);
+}
+
+// What a screen reader says: each letter once as it is committed, then each word as it is finished; never the
+// whole text again, nor the "-" shown while a hand makes no letter.
+function announce(answer) {
+  const said = [...answer.commits.map((c) => c.letter).filter(Boolean), ...answer.words.map((w) => w.word)];
+  if (said.length) document.getElementById("announce").textContent = said.join(" ");
 }
 
 function showSuggestions(words, forWord) {

@@ -122,7 +122,7 @@ async function startPractice() {
   } else {
     words = (await (await fetch(`/api/practice?level=${level}&n=5`)).json()).words;
   }
-  Object.assign(run, { words, word: 0, pos: 0, marks: words.map((w) => Array(w.length).fill("pending")),
+  Object.assign(run, { words, word: 0, pos: 0, finished: null, marks: words.map((w) => Array(w.length).fill("pending")),
     last: null, before: null, hint: "", scores: [] });
   document.getElementById("practice-run").hidden = false;
   showPractice();
@@ -141,6 +141,7 @@ function onCommit(commit) {
 }
 
 function count(letter) {
+  run.finished = null;  // the learner is on the next word: show it at once
   const want = expected(), marks = run.marks[run.word];
   run.last = letter;
   if (letter !== want) {
@@ -155,9 +156,12 @@ function count(letter) {
   advance();
 }
 
+const FINISHED_S = 1.5;  // a finished word stays on screen, marked, this long before the next one
+
 function advance() {
   run.pos += 1;
   if (run.pos === run.words[run.word].length) {
+    run.finished = { word: run.word, until: performance.now() + FINISHED_S * 1000 };
     const marks = run.marks[run.word];
     run.scores.push(`${run.words[run.word]} ${marks.filter((m) => m === "right").length}/${marks.length}`);
     recordWord();
@@ -178,14 +182,22 @@ function showPractice() {
   const wordBox = document.getElementById("target-word");
   wordBox.replaceChildren();
   const done = expected() === null;
-  const word = done ? run.words[run.words.length - 1] || "" : run.words[run.word];
-  const marks = done ? run.marks[run.marks.length - 1] || [] : run.marks[run.word];
+  const lingering = run.finished && performance.now() < run.finished.until;  // the word just finished
+  if (lingering) setTimeout(showPractice, run.finished.until - performance.now() + 20);
+  const index = lingering ? run.finished.word : done ? run.words.length - 1 : run.word;
+  const word = run.words[index] || "", marks = run.marks[index] || [];
   [...word].forEach((c, i) => {
     const span = Object.assign(document.createElement("span"), { textContent: c });
-    span.className = !done && i === run.pos ? "next" : marks[i];
+    span.className = !done && !lingering && i === run.pos ? "next" : marks[i];
+    if (span.className === "right" || span.className === "missed") {  // said in words, not by colour alone
+      span.append(Object.assign(document.createElement("span"), { className: "sr-only", textContent: ` ${marks[i]}` }));
+      span.title = marks[i];
+    }
     wordBox.append(span);
   });
   const letter = expected();
+  document.getElementById("target-shape").hidden = done;
+  document.getElementById("practice-skip").hidden = done;
   document.getElementById("target-letter").textContent = letter || "done";
   document.getElementById("target-text").textContent = letter ? chart.handshapes[letter] :
     "Every word is done: start again for more.";
