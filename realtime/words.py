@@ -193,12 +193,12 @@ class Transcript:
 
     def accept(self, word: str | None = None) -> str | None:
         """Replace the last finished word with ``word``, one of its suggestions (the first when None: Tab); the
-        word put in, if any."""
+        word put in, if any. The letters as read are kept: :meth:`undo_correction` puts them back."""
         options = self.suggestions
         choice = options[0] if options and word is None else (word or "").upper()
         if choice not in options or not self.words:
             return None
-        self.words[-1] = self.read[-1] = choice
+        self.words[-1] = choice
         self._suggestions = None
         return choice
 

@@ -54,6 +54,13 @@ def jpeg(image: np.ndarray) -> bytes:
     return cv2.imencode(".jpg", image)[1].tobytes()
 
 
+def test_pages_are_told_to_load_nothing_from_elsewhere(client):
+    """Issue 35: /redoc asked a CDN for its logo."""
+    for path in ("/", "/redoc", "/docs"):
+        policy = client.get(path).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "img-src 'self' data: blob:;" in policy, (path, policy)
+
+
 def test_health_and_the_page_and_the_docs(client):
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["classes"][-1] == "none" and health["letters"] == "ABCDEFGHIJZ"

@@ -157,6 +157,8 @@ def test_a_tapped_suggestion_replaces_the_word_and_only_a_suggestion_does():
     transcript.wait_for_suggestions()
     assert transcript.accept("HELLO") is None and transcript.text == "CAE"
     assert transcript.accept("cad") == "CAD" and transcript.text == "CAD"
+    assert transcript.correction == ("CAE", "CAD")  # issue 35: an accepted suggestion could not be undone
+    assert transcript.undo_correction() == "CAE" and transcript.text == "CAE"
     transcript.close()
 
 

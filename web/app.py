@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -342,6 +342,14 @@ def create_app(
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
     app.add_middleware(RequestLimit, limit=limits.requests)
 
+    @app.middleware("http")
+    async def same_origin_only(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """Pages load nothing from elsewhere: Redoc's script would fetch its logo from a CDN, the browser is told
+        not to (and nothing else the page or the docs use comes from another host)."""
+        response = await call_next(request)
+        response.headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
+        return response
+
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse({"error": exc.message}, status_code=exc.status)
@@ -513,6 +521,11 @@ def create_app(
     return app
 
 
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; media-src 'self' blob: mediastream:; "
+    "connect-src 'self'"
+)
 MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
 IDLE_CLOSE = 4408  # close code of a live session that sent nothing for Limits.idle_s (the page reconnects)
 
