@@ -253,10 +253,17 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
         )
         keep_screenshot(browser, tmp_path / "page-chart.png")
         charting = browser.execute_script(ON_SCREEN, ["video", "chart"])
+        browser.execute_script("[...document.querySelectorAll('#chart-grid .card')].at(-2).scrollIntoView()")
+        keep_screenshot(browser, tmp_path / "page-chart-jz.png")
+        hooks = browser.execute_script(  # issue 35: J's hook curved away from the thumb its caption names
+            "const j = chart.shapes.J, path = movingPath(j, 'J');"
+            "return [Math.sign(path[3][0] - path[0][0]), Math.sign(j[4][0] - j[20][0])]"
+        )
     finally:
         browser.quit()
     # issue 35: practice and the chart pushed the video off screen on a 1280x800 desktop
     assert min(practising) > 0.9 and charting[0] > 0.9 and charting[1] > 0.3, (practising, charting)
+    assert hooks[0] == hooks[1] != 0, hooks
     assert marks == [["right"], ["missed"]], marks
     assert said == ["B right", "A missed"], said
     assert hint.startswith("it looked like B: flat hand")  # A's own handshape is shown beside it

@@ -19,12 +19,28 @@ async function loadChart() {
 
 function mirrored() { return document.getElementById("mirror").checked; }
 
+// A moving letter's path in the drawing's own coordinates (x, y as the landmarks), drawn by the fingertip it
+// starts from (J: little finger, Z: index) at half the hand's height. Both start on the signer's left, the side
+// of the index knuckle of a right hand shown to the camera, so they read right in either mirror setting: Z's
+// strokes go left to right as the signer sees them; J drops, then hooks toward that side (toward the thumb).
+function movingPath(points, letter) {
+  const ys = points.map((p) => p[1]), s = 0.5 * (Math.max(...ys) - Math.min(...ys));
+  const tip = points[letter === "J" ? 20 : 8];
+  const left = Math.sign(points[5][0] - points[17][0]) || 1;  // +1: the signer's left is toward larger x
+  const [x, y] = tip;
+  return letter === "Z"
+    ? [[x + left * s / 2, y], [x - left * s / 2, y], [x + left * s / 2, y + 0.6 * s], [x - left * s / 2, y + 0.6 * s]]
+    : [[x, y], [x, y + 0.7 * s], [x + left * 0.35 * s, y + s], [x + left * 0.7 * s, y + 0.75 * s]];
+}
+
 function drawShape(canvas, letter) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const points = chart && chart.shapes[letter];
   if (!points) return;
-  const xs = points.map((p) => p[0]), ys = points.map((p) => p[1]);
+  const path = letter === "J" || letter === "Z" ? movingPath(points, letter) : [];
+  const all = [...points, ...path];  // the picture holds the path too, not squeezed against the edge
+  const xs = all.map((p) => p[0]), ys = all.map((p) => p[1]);
   const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const pad = 12, scale = Math.min((canvas.width - 2 * pad) / (x1 - x0 || 1), (canvas.height - 2 * pad) / (y1 - y0 || 1));
   const ox = (canvas.width - (x1 - x0) * scale) / 2, oy = (canvas.height - (y1 - y0) * scale) / 2;
@@ -43,17 +59,16 @@ function drawShape(canvas, letter) {
   }
   ctx.fillStyle = "#eee";
   for (const p of points) { ctx.beginPath(); ctx.arc(px(p), py(p), 2.5, 0, 2 * Math.PI); ctx.fill(); }
-  if (letter === "J" || letter === "Z") {  // their movement, as the fingertip draws it, kept inside the picture
-    const tip = points[letter === "J" ? 20 : 8], side = flip ? -1 : 1, s = 0.22 * canvas.width;
-    const clampX = (x) => Math.min(canvas.width - 6, Math.max(6, x)), clampY = (y) => Math.min(canvas.height - 6, Math.max(6, y));
-    const [tx, ty] = [clampX(px(tip)), clampY(py(tip))];
-    const path = letter === "Z"
-      ? [[tx - side * s / 2, ty], [tx + side * s / 2, ty], [tx - side * s / 2, ty + 0.6 * s], [tx + side * s / 2, ty + 0.6 * s]]
-      : [[tx, ty], [tx, ty + 0.7 * s], [tx - side * 0.35 * s, ty + s], [tx - side * 0.7 * s, ty + 0.75 * s]];
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = 2; ctx.setLineDash([5, 4]);
+  if (path.length) {  // dashed, from a dot where the fingertip starts to an arrowhead where it ends
+    ctx.strokeStyle = "#fff"; ctx.fillStyle = "#fff"; ctx.lineWidth = 2; ctx.setLineDash([5, 4]);
     ctx.beginPath();
-    path.forEach(([x, y], i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, clampX(x), clampY(y)));
+    path.forEach((p, i) => (i ? ctx.lineTo : ctx.moveTo).call(ctx, px(p), py(p)));
     ctx.stroke(); ctx.setLineDash([]);
+    ctx.beginPath(); ctx.arc(px(path[0]), py(path[0]), 4, 0, 2 * Math.PI); ctx.fill();
+    const [a, b] = path.slice(-2), angle = Math.atan2(py(b) - py(a), px(b) - px(a));
+    ctx.beginPath(); ctx.moveTo(px(b), py(b));
+    for (const turn of [2.6, -2.6]) ctx.lineTo(px(b) + 9 * Math.cos(angle + turn), py(b) + 9 * Math.sin(angle + turn));
+    ctx.closePath(); ctx.fill();
   }
 }
 
