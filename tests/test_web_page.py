@@ -244,6 +244,9 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
         stats = browser.execute_script("return JSON.parse(localStorage.getItem('asl-practice'))")
         keep_screenshot(browser, tmp_path / "page-practice.png")
         practising = browser.execute_script(ON_SCREEN, ["video", "target-word", "target-shape"])
+        browser.find_element(By.CSS_SELECTOR, '[data-mode="spell"]').click()
+        spelling = browser.execute_script(ON_SCREEN, ["video", "text", "suggestions", "delete", "undo"])
+        keep_screenshot(browser, tmp_path / "page-desktop.png")
         browser.find_element(By.CSS_SELECTOR, '[data-mode="chart"]').click()
         cards = wait_for(browser, "return document.querySelectorAll('#chart-grid .card').length", 10)
         inked = browser.execute_script(  # every card's drawing has something drawn on it
@@ -263,6 +266,7 @@ def test_practice_marks_a_word_right_and_the_next_wrong_with_a_hint_and_the_char
         browser.quit()
     # issue 35: practice and the chart pushed the video off screen on a 1280x800 desktop
     assert min(practising) > 0.9 and charting[0] > 0.9 and charting[1] > 0.3, (practising, charting)
+    assert min(spelling) > 0.9, spelling  # issue 35: the suggestions and buttons were below the fold
     assert hooks[0] == hooks[1] != 0, hooks
     assert marks == [["right"], ["missed"]], marks
     assert said == ["B right", "A missed"], said
