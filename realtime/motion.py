@@ -78,7 +78,9 @@ class MotionSettings:
     window_s: float = 1.5  # the longest movement looked at
     min_duration_s: float = 0.2  # the shortest
     max_distance: float = 0.08  # mean distance between path and shape (unit size) that still counts as a match
-    max_gap_s: float = 0.15  # frames without a hand that a movement survives (fast hands blur, tracking drops)
+    max_gap_s: float = 0.15  # frames without a hand that a movement survives (fast hands blur, tracking drops),
+    max_gap_frames: float = 2.5  # or this many frame intervals, whichever is longer: a page sends 8 to 15 frames
+    # a second, and at 8 one frame without a hand (0.25 s) broke every J in two
     refractory_s: float = 0.5  # after a match, frames are not looked at for this long: the hand moving on from a
     # J's end (turned, little finger out) can trace a short hook of its own
     min_shape_share: float = 0.6  # share of the path's frames that must show the letter's handshape
@@ -200,6 +202,8 @@ class MotionRecognizer:
         self._mirrored = {k: np.concatenate([_variants(s * (-1.0, 1.0)) for s in v]) for k, v in shapes.items()}
         self._track: deque[_TrackPoint] = deque()
         self._quiet_until = -np.inf
+        self._intervals: deque[float] = deque(maxlen=15)  # between the last frames, hand or not
+        self._last_t: float | None = None
 
     def reset(self) -> None:
         """Forget the track (a new movement starts with the next frame)."""
@@ -207,7 +211,12 @@ class MotionRecognizer:
 
     def update(self, landmarks: np.ndarray | None, t: float) -> MotionMatch | None:
         """``landmarks``: (21, 3) of the signing hand in frame pixels, or None when no hand was found."""
-        if self._track and t - self._track[-1].t > self.settings.max_gap_s:  # a movement is one track
+        if self._last_t is not None and t > self._last_t:
+            self._intervals.append(t - self._last_t)
+        self._last_t = t
+        interval = float(np.median(self._intervals)) if self._intervals else 0.0
+        max_gap = max(self.settings.max_gap_s, self.settings.max_gap_frames * interval)
+        if self._track and t - self._track[-1].t > max_gap:  # a movement is one track
             self.reset()
         if landmarks is None or t < self._quiet_until:
             return None

@@ -129,6 +129,16 @@ def test_a_dropped_frame_is_bridged_but_a_lost_hand_breaks_the_track():
     assert run(frames) == []
 
 
+def test_at_a_pages_8_frames_a_second_a_dropped_frame_is_bridged_too():
+    """Issue 35: the J clip was never read in the page. At 8 frames a second one frame without a hand is a gap of
+    0.25 s, over the 0.15 s a movement survived: a gap now counts in frame intervals too."""
+    frames: list[np.ndarray | None] = list(signed(I_SHAPE, LITTLE_TIP, j_path(6, 300)))  # 0.75 s at 8 fps
+    frames[10] = None
+    assert [l for _, l in run(frames, fps=8.0)] == ["J"]
+    frames[9:12] = [None] * 3  # gone for half a second: no J
+    assert run(frames, fps=8.0) == []
+
+
 CLASSES = ("D", "I", "Y", NO_LETTER)
 
 
