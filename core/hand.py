@@ -19,3 +19,9 @@ class Hand:
 
     def box(self, margin: float) -> Box:
         return hand_box(self.landmarks, margin)
+
+    def share_outside(self, width: int, height: int) -> float:
+        """The share of its landmarks outside a frame of this size (MediaPipe places a cut-off hand's missing
+        joints beyond the edge)."""
+        x, y = self.landmarks[:, 0], self.landmarks[:, 1]
+        return float(((x < 0) | (x >= width) | (y < 0) | (y >= height)).mean())

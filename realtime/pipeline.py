@@ -61,6 +61,9 @@ class FrameResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+MAX_OUTSIDE = 0.25  # a hand with more of its joints beyond the frame's edge is resting (on a lap), not spelling
+
+
 @dataclass(frozen=True)
 class Tracked:
     """A frame and the hands the tracker found in it: the first stage's output, which may run ahead on a
@@ -135,7 +138,9 @@ class Pipeline:
         result = FrameResult(frame)
         result.timings_ms["track"] = tracked.track_ms
         t1 = time.perf_counter()
-        found = pick_signing_hand(tracked.hands, self._box, self.prefer_hand)
+        h, w = frame.image.shape[:2]
+        signing = [hd for hd in tracked.hands if hd.share_outside(w, h) <= MAX_OUTSIDE]
+        found = pick_signing_hand(signing, self._box, self.prefer_hand)
         self._box = self.box_smoother.update(found.box(self.classifier.margin) if found else None)
         if found is not None and self._box is not None:
             model_input = self.classifier.prepare(frame.image, found.landmarks, self._box)

@@ -55,3 +55,21 @@ def test_photo_hands_found_in_worker_processes_match_one_process(aps360, tmp_pat
     broken.write_bytes(b"not a jpeg")
     with pytest.raises(DatasetError, match="cannot read image"):
         features.detect_hands([*samples, *discover(tmp_path / "bad")], tmp_path / "three", workers=2)
+
+
+@pytest.mark.mediapipe
+def test_a_hand_the_frame_cuts_off_is_resting_not_spelling():
+    """Issue 35: hands resting on the lap, cut by the frame's bottom edge, were guessed as letters."""
+    from model import AI_CHECKPOINT
+    from model.classifier import LetterClassifier
+    from realtime.capture import Frame
+    from realtime.pipeline import Pipeline, Tracked
+
+    frame = Frame(np.full((480, 640, 3), 120, np.uint8), 0, 0.0)
+    inside, cut = hand_at(300, 200), hand_at(300, 430)  # the second reaches 30 px below the frame's edge
+    assert inside.share_outside(640, 480) == 0 and 0.25 < cut.share_outside(640, 480) < 0.5
+    with Pipeline(LetterClassifier(AI_CHECKPOINT, device="cpu")) as pipeline:
+        assert pipeline.finish(Tracked(frame, [cut], 0.0)).hand is None
+        above = hand_at(300, -30)  # cut by the top edge: the highest hand, yet not the signing one
+        assert pipeline.finish(Tracked(frame, [above, inside], 0.0)).hand.found is inside
+        assert pipeline.finish(Tracked(frame, [inside], 0.0)).hand is not None

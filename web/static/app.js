@@ -140,7 +140,7 @@ function sendFrame() {
 }
 
 function show(answer) {
-  letterBox.textContent = answer.letter || (answer.hand ? "-" : "");
+  letterBox.textContent = answer.letter || "";  // a hand showing no letter shows nothing, not a grey mark
   letterBox.className = answer.letter ? "" : "none";
   letterBox.dataset.letter = answer.letter || "";
   const spelling = answer.spelling || "";  // the word being spelled: its reading may still change
@@ -158,7 +158,7 @@ function show(answer) {
 }
 
 // What a screen reader says: each letter once as it is committed, then each word as it is finished; never the
-// whole text again, nor the "-" shown while a hand makes no letter.
+// whole text again.
 function announce(answer) {
   const said = [...answer.commits.map((c) => c.letter).filter(Boolean), ...answer.words.map((w) => w.word)];
   if (said.length) document.getElementById("announce").textContent = said.join(" ");
