@@ -9,6 +9,7 @@ bounce to count twice (the LL of HELLO); a letter held still counts once.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -56,6 +57,7 @@ class Practice:
         self.words = words
         self.state = State(marks=[[PENDING] * len(w) for w in words])
         self._before_last: State | None = None  # to take back a letter a J or Z replaces
+        self.taken_for: Counter[tuple[str, str]] = Counter()  # (letter expected, letter read) of each miss
 
     @property
     def done(self) -> bool:
@@ -82,6 +84,7 @@ class Practice:
         marks = s.marks[s.word]
         s.last = letter
         if letter != expected:
+            self.taken_for[expected, letter] += 1
             marks[s.position] = MISSED
             s.hint = difference(expected, letter)
             return
@@ -103,7 +106,24 @@ class Practice:
         marks = [m for ms in self.state.marks for m in ms]
         right, total = marks.count(RIGHT), len(marks)
         left = "" if self.done else f" ({len(self.words) - self.state.word} word(s) not finished)"
-        return f"practice: {right} of {total} letters right first time ({right / max(total, 1):.0%}){left}"
+        line = f"practice: {right} of {total} letters right first time ({right / max(total, 1):.0%}){left}"
+        letters = self.letters_to_calibrate()
+        if letters:
+            misses = ", ".join(f"{want} read as {got}" for (want, got), _ in self.taken_for.most_common(3))
+            line += f"\ncalibrate these first ({misses}): python calibrate.py --camera 0 --letters {letters}"
+        return line
+
+    def letters_to_calibrate(self) -> str:
+        """The three letters missed most, each with the letter it was most often taken for: shots of that one
+        too keep the calibrated letter from taking this person's own hands of it (docs/RESULTS.md)."""
+        missed = Counter[str]()
+        for (want, _), n in self.taken_for.items():
+            missed[want] += n
+        chosen: list[str] = []
+        for want, _ in missed.most_common(3):
+            taken = max((k for k in self.taken_for if k[0] == want), key=lambda k: self.taken_for[k])[1]
+            chosen += [c for c in (want, taken) if c not in chosen and c not in "JZ"]
+        return "".join(chosen)
 
     def close(self) -> None:
         pass

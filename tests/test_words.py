@@ -223,7 +223,18 @@ def test_practice_marks_each_letter_and_hints_the_missed_handshape():
     assert practice.state.position == 1
     practice.write(result([commit("E", repeat=True)]))
     assert practice.done
-    assert practice.summary() == "practice: 4 of 5 letters right first time (80%)"
+    assert practice.summary() == (
+        "practice: 4 of 5 letters right first time (80%)\n"  # issue 34: practice says what to calibrate first
+        "calibrate these first (A read as E): python calibrate.py --camera 0 --letters AE"
+    )
+
+
+def test_practice_suggests_the_letters_missed_most_with_what_they_were_taken_for():
+    practice = Practice(["KKKP", "M"])
+    for letter in "VKVKVKQPNM":  # K taken for V three times, P for Q once, M for N once
+        practice.write(result([commit(letter, repeat=True)]))
+    assert practice.letters_to_calibrate() == "KVPQMN"
+    assert Practice(["AB"]).letters_to_calibrate() == ""
 
 
 def test_practice_lets_a_j_take_back_its_i():
