@@ -48,17 +48,35 @@ function drawShape(canvas, letter) {
   const px = (p) => { const x = ox + (p[0] - x0) * scale; return flip ? canvas.width - x : x; };
   const py = (p) => oy + (p[1] - y0) * scale;
   const fingerOf = (i) => chart.fingers.findIndex((f) => f.includes(i));
-  // far bones first, so the nearer fingers (z toward the camera is negative) are drawn over them
-  const bones = [...chart.bones].sort((a, b) => (points[b[0]][2] + points[b[1]][2]) - (points[a[0]][2] + points[a[1]][2]));
+  const fingerOfBone = ([a, b]) => fingerOf(b) >= 0 && fingerOf(a) === fingerOf(b) || a === 0 && fingerOf(b) === 0 ? fingerOf(b) : -1;
+  // Far bones first, so the nearer fingers (z toward the camera is negative) are drawn over them; the thumb last,
+  // outlined, dashed where it lies behind the fingers: in the fist letters (A E M N S T) where the thumb is is
+  // what tells them apart, and drawn in depth order it was lost in the tangle of folded fingers.
+  const depth = ([a, b]) => points[a][2] + points[b][2];
+  const bones = [...chart.bones].filter((bone) => fingerOfBone(bone) !== 0).sort((a, b) => depth(b) - depth(a));
   ctx.lineCap = "round";
-  for (const [a, b] of bones) {
-    const finger = fingerOf(b) >= 0 && fingerOf(a) === fingerOf(b) || a === 0 && fingerOf(b) === 0 ? fingerOf(b) : -1;
+  for (const bone of bones) {
+    const finger = fingerOfBone(bone);
     ctx.strokeStyle = finger >= 0 ? FINGER_COLOURS[finger] : "#777";
     ctx.lineWidth = finger >= 0 ? 5 : 3;
-    ctx.beginPath(); ctx.moveTo(px(points[a]), py(points[a])); ctx.lineTo(px(points[b]), py(points[b])); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(px(points[bone[0]]), py(points[bone[0]])); ctx.lineTo(px(points[bone[1]]), py(points[bone[1]]));
+    ctx.stroke();
   }
+  const thumb = chart.bones.filter((bone) => fingerOfBone(bone) === 0);
+  const tips = chart.fingers.slice(1).map((f) => points[f[f.length - 1]][2]);
+  const behind = points[chart.fingers[0].at(-1)][2] > Math.min(...tips);  // farther than the nearest fingertip
+  for (const [width, colour] of [[9, "#111"], [5, FINGER_COLOURS[0]]]) {
+    ctx.strokeStyle = colour; ctx.lineWidth = width; ctx.setLineDash(behind && colour !== "#111" ? [6, 4] : []);
+    for (const [a, b] of thumb) {
+      ctx.beginPath(); ctx.moveTo(px(points[a]), py(points[a])); ctx.lineTo(px(points[b]), py(points[b])); ctx.stroke();
+    }
+  }
+  ctx.setLineDash([]);
   ctx.fillStyle = "#eee";
   for (const p of points) { ctx.beginPath(); ctx.arc(px(p), py(p), 2.5, 0, 2 * Math.PI); ctx.fill(); }
+  const tip = points[chart.fingers[0].at(-1)];  // the thumb's tip, ringed
+  ctx.strokeStyle = "#fff"; ctx.lineWidth = 2;
+  ctx.beginPath(); ctx.arc(px(tip), py(tip), 7, 0, 2 * Math.PI); ctx.stroke();
   if (path.length) {  // dashed, from a dot where the fingertip starts to an arrowhead where it ends
     ctx.strokeStyle = "#fff"; ctx.fillStyle = "#fff"; ctx.lineWidth = 2; ctx.setLineDash([5, 4]);
     ctx.beginPath();
