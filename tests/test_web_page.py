@@ -193,6 +193,7 @@ def test_the_page_on_a_phone_keeps_everything_on_screen_and_shows_no_key_hints(s
         keep_screenshot(browser, tmp_path / "page-phone-chart.png")
         browser.find_element("css selector", '[data-mode="spell"]').click()
         overflow = browser.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+        box = browser.execute_script("return handBox([[0.4, 0.4], [0.5, 0.6]], 1)")  # issue 35: the box trailed
         hints = browser.execute_script(
             "return [...document.querySelectorAll('kbd')].filter((k) => getComputedStyle(k).display !== 'none').length"
         )
@@ -210,6 +211,7 @@ def test_the_page_on_a_phone_keeps_everything_on_screen_and_shows_no_key_hints(s
         browser.quit()
     assert overflow <= 0, f"the page is {overflow} px wider than the phone; screenshot {shot}"
     assert charting[0] > 0.9 and charting[1] > 0.2, charting  # the video and the chart together
+    assert [round(v, 3) for v in box] == [0.33, 0.38, 0.57, 0.62], box  # about the landmarks, not the steadied crop
     assert hints == 0, f"{hints} key hints shown on a touch screen; screenshot {shot}"
     assert split_words == [] and height > 60, f"{split_words} broken across lines; screenshot {shot}"
     assert knows.startswith("This model knows A B C D E F G H I")

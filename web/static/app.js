@@ -210,7 +210,7 @@ function draw(answer) {
   ctx.font = `${size}px system-ui, sans-serif`;
   ctx.lineJoin = "round";
   if (hand && layers.box) {
-    const [x0, y0, x1, y1] = hand.box;
+    const [x0, y0, x1, y1] = handBox(hand.landmarks, w / h);
     const left = Math.min(px(x0), px(x1));
     ctx.strokeStyle = "#ffdc00"; ctx.lineWidth = 2;
     ctx.strokeRect(left, py(y0), Math.abs(px(x1) - px(x0)), py(y1) - py(y0));
@@ -233,6 +233,15 @@ function draw(answer) {
         `server ${(t.total || 0).toFixed(0)} ms  dropped ${answer.dropped}`;
     outlined(ctx, text, ox + 6, oy + h - 6, "#fff");
   }
+}
+
+// The box drawn around the hand: a square about its landmarks, from the same frame as they are. The crop box the
+// model read (hand.box) is steadied over frames, so drawn over a moving hand it trailed behind it.
+function handBox(landmarks, aspect) {
+  const xs = landmarks.map((p) => p[0]), ys = landmarks.map((p) => p[1]);
+  const cx = (Math.min(...xs) + Math.max(...xs)) / 2, cy = (Math.min(...ys) + Math.max(...ys)) / 2;
+  const side = 1.2 * Math.max((Math.max(...xs) - Math.min(...xs)) * aspect, Math.max(...ys) - Math.min(...ys));
+  return [cx - side / 2 / aspect, cy - side / 2, cx + side / 2 / aspect, cy + side / 2];  // fractions of the frame
 }
 
 function outlined(ctx, text, x, y, colour) {  // readable on a light wall as on a dark one
