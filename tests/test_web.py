@@ -696,3 +696,18 @@ def test_calibrating_without_shots_says_why(client):
         ws.send_text(json.dumps({"action": "calibrate_done"}))
         ws.send_bytes(jpeg(np.full((120, 160, 3), 90, np.uint8)))
         assert "nothing to calibrate on" in ws.receive_json()["calibration"]["failed"]
+
+
+def test_a_shot_keeps_the_hand_at_most_448_pixels_a_side_whatever_the_frame():
+    """Issue 35: a near hand in a 1920-pixel frame was kept whole, about 11 MB a shot, 1.5 GB a page."""
+    from core.hand import Hand
+    from web.calibration import SHOT_SIDE, shot_of
+
+    frame = np.zeros((1920, 1920, 3), np.uint8)
+    landmarks = np.zeros((21, 3), np.float32)
+    landmarks[:, 0] = np.linspace(300, 1600, 21)
+    landmarks[:, 1] = np.linspace(200, 1700, 21)
+    shot = shot_of(frame, Hand(landmarks, "Right", 0.9), "B")
+    assert max(shot.image.shape[:2]) <= SHOT_SIDE == 448 and shot.image.nbytes < 700_000
+    scale = max(shot.image.shape[:2]) / 1920  # the landmarks follow the crop and its scale
+    assert np.allclose(shot.landmarks[:, :2], landmarks[:, :2] * scale, atol=2)
