@@ -32,8 +32,10 @@ def test_a_bad_camera_size_is_a_usage_error():
 @pytest.mark.data
 @pytest.mark.mediapipe
 def test_the_benchmark_reports_every_number_on_a_short_clip(signademy, tmp_path):
-    """Forty frames of the B clip: the report holds the floor, both loops, the stages and the latencies."""
+    """Forty frames of the B clip, from the hand coming into view (a hand the frame's edge cuts is not read, so
+    the clip's first 40 frames have none): the report holds the floor, both loops, the stages and the latencies."""
     cap = cv2.VideoCapture(str(signademy / "B" / "signademy_B.mp4"))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 40)
     clip = tmp_path / "b40.avi"
     out = None
     for _ in range(40):
@@ -52,7 +54,8 @@ def test_the_benchmark_reports_every_number_on_a_short_clip(signademy, tmp_path)
     assert all(v > 0 for v in fps.values())
     assert report["ratio"] == pytest.approx(fps["live loop"] / fps["floor"], rel=0.01)
     assert {"track", "crop", "classify", "read", "total"} <= set(report["stage_ms"])
-    assert report["letter_display_ms"] == {"letters": 0, "p50": None, "p95": None}  # no letter in the rise
+    shown = report["letter_display_ms"]
+    assert shown["letters"] >= 0 and (shown["p50"] is None) == (shown["letters"] == 0)
     camera = report["camera"]
     assert camera["size"] == "640x480" and camera["delivered"] == 40 and 0 < camera["processed"] <= 40
     latency = camera["latency_ms"]

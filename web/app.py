@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -113,6 +113,34 @@ class ApiError(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status, self.message = status, message
+
+
+POLICY = (
+    b"default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+    b"script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; media-src 'self' blob: mediastream:; "
+    b"connect-src 'self'"
+)
+
+
+class SameOriginOnly:
+    """ASGI middleware: every page is told to load nothing from another host (Redoc's script would fetch its logo
+    from a CDN). Plain ASGI, not ``BaseHTTPMiddleware``, which hides a client's leaving from a running replay."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"content-security-policy"]
+                message = {**message, "headers": [*headers, (b"content-security-policy", POLICY)]}
+            await send(message)
+
+        await self.app(scope, receive, with_policy)
 
 
 class RequestLimit:
@@ -341,14 +369,7 @@ def create_app(
     )
     app.add_middleware(BodyLimit, limit=limits.body_bytes)
     app.add_middleware(RequestLimit, limit=limits.requests)
-
-    @app.middleware("http")
-    async def same_origin_only(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        """Pages load nothing from elsewhere: Redoc's script would fetch its logo from a CDN, the browser is told
-        not to (and nothing else the page or the docs use comes from another host)."""
-        response = await call_next(request)
-        response.headers.setdefault("content-security-policy", CONTENT_SECURITY_POLICY)
-        return response
+    app.add_middleware(SameOriginOnly)
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -521,11 +542,6 @@ def create_app(
     return app
 
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
-    "script-src 'self' 'unsafe-inline'; worker-src 'self' blob:; media-src 'self' blob: mediastream:; "
-    "connect-src 'self'"
-)
 MAX_NOTES = 32  # text messages waiting for the next frame's turn; more are ignored
 IDLE_CLOSE = 4408  # close code of a live session that sent nothing for Limits.idle_s (the page reconnects)
 
