@@ -147,6 +147,9 @@ class _Columns:
 _START, _START_GAP, _LETTER, _GAP, _BOUNCE = range(5)
 
 
+LEAD_IN_S = 0.6  # before a J or Z, the letter it starts from, ended this close to its start, is part of it
+
+
 class SequenceReader:
     """The current word's letters from its frames. ``classes``: the model's classes (the still letters and "no
     letter"); ``language``: a spelling model over the still letters, or None for none."""
@@ -384,7 +387,9 @@ class SequenceReader:
         I) is its own end, not a letter."""
         for m in self._moving:
             before = [g for g in segments if g.t1 < m.started]
-            if before and before[-1].letter in m.starts_from and m.started - before[-1].t1 < 0.5:
+            while before and before[-1].t1 == before[-1].t0 and m.started - before[-1].t1 < LEAD_IN_S:
+                before = before[:-1]  # one frame, at a page's 8 to 12 a second: the hand turning into the movement
+            if before and before[-1].letter in m.starts_from and m.started - before[-1].t1 < LEAD_IN_S:
                 before = before[:-1]
             after = [g for g in segments if g.t0 > m.t]
             if after and after[0].letter in m.starts_from:

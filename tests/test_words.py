@@ -118,6 +118,21 @@ def test_a_j_takes_back_the_i_in_the_word():
     assert transcript.current == "AJ"
 
 
+def test_at_ten_frames_a_second_a_j_takes_back_the_one_frame_letters_of_the_turn_into_it():
+    """Issue 35: the J clip read ISJAJ at a page's 10 frames a second (JJ at 30): single frames of the hand turning
+    into the movement, which 30 frames a second never read as letters, stood before each J."""
+    transcript, t = spelling.transcript(), 0.0
+    for letter in "AAAAIIE":  # A held, the I the J starts from, one frame of E as the wrist turns
+        transcript.update(spelling.probs(letter), t, 0.0, showing=True)
+        t += 0.1
+    for _ in range(3):  # the movement: the hand shows no letter
+        transcript.update(spelling.probs("none"), t, 0.5, showing=False)
+        t += 0.1
+    transcript.add_moving("J", t, 0.9, t - 0.3, ("I",))
+    transcript.update(spelling.probs("I"), t, 0.0, showing=True)  # the J's end shape is an I
+    assert transcript.current == "AJ"
+
+
 def test_edits_delete_clear_and_accept():
     transcript = spelling.transcript(suggest=lambda w: ["HELLO", w] if w == "HELO" else [])
     t = spelling.show(transcript, 0.0, "HELO")
