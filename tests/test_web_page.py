@@ -143,6 +143,18 @@ def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart
             "return [...document.querySelectorAll('[aria-live]')].map((e) => e.id).filter((id) => id)"
         )
         names = [browser.find_element(By.ID, b).accessible_name.strip() for b in ("delete", "clear", "copy", "undo")]
+        small = browser.execute_script(  # issue 35, item 10: four small defects of the page, each checked
+            "const out = {};"
+            "const canvas = CanvasRenderingContext2D.prototype, stroke = canvas.strokeText; let strokes = 0;"
+            "canvas.strokeText = function (...a) { strokes += 1; return stroke.apply(this, a); };"
+            "draw(last); canvas.strokeText = stroke; out.outlined = strokes;"
+            "fps = 0; lastAnswerAt = performance.now() - 100; socket.onmessage({ data: JSON.stringify(last) });"
+            "out.fps = fps;"  # the first interval, 10 a second, not an average climbing from 0
+            "out.faded = getComputedStyle(document.getElementById('undo')).opacity;"
+            "retries = 3; const send = socket.send; socket.send = () => {}; socket.onopen(); socket.send = send;"
+            "out.retries = retries;"  # accepted is not served: a busy server closes right after
+            "return out"
+        )
         served.stop()
         problem = wait_for(browser, "const p = document.getElementById('problem'); return !p.hidden && p.textContent")
         keep_screenshot(browser, tmp_path / "page-lost.png")
@@ -170,6 +182,8 @@ def test_the_page_commits_the_letter_and_keeps_its_text_through_a_server_restart
     # issue 35: a screen reader heard the whole text at every letter, each letter twice, and "dash"
     assert said.startswith("B") and "text" not in live and "letter" not in live, (said, live)
     assert names == ["delete", "clear", "copy", "undo correction"], names  # no key hints in the names
+    assert small["outlined"] > 0 and 9 < small["fps"] < 11 and float(small["faded"]) < 0.6, small
+    assert small["retries"] == 3, small
     assert ("stopped" in problem or "lost" in problem) and "your text is kept" in problem, problem
     assert back and text_after.startswith("CAB FACE"), text_after
     assert suggestions.startswith("for CAB:") and "CAR" in suggestions
