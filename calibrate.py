@@ -41,7 +41,6 @@ log = logging.getLogger("calibrate")
 WINDOW = "calibrate"
 MOVING = {m.letter: m for m in MOVING_LETTERS}
 MIN_MOVING_FRAMES = 5
-NO_HAND_S = 1.0  # shooting this long without a hand is said at once
 NO_HAND_ADVICE = "no hand seen: hold your hand inside the picture, lit from the front"
 
 
@@ -139,7 +138,7 @@ def guided_capture(
     countdown_s: float = 3.0,
     gap_s: float = 0.25,
 ) -> list[Shot]:
-    from model.calibration import Shot
+    from model.calibration import NO_HAND_S, Shot
 
     shots: list[Shot] = []
     for letter in letters:

@@ -41,6 +41,7 @@ from model.network import LetterHead, LetterNet, PersonalLayer
 
 log = logging.getLogger(__name__)
 ANCHORS_PER_CLASS = 32
+NO_HAND_S = 1.0  # shooting this long without a hand is said at once (calibrate.py, the page)
 REPORT_SHOTS = 12  # shots judged by the leave-one-out report, each a fit of its own
 MAX_ROW = 1e4  # a personal row's largest value: fits never come near it; a stranger's may not exceed it
 
@@ -164,18 +165,18 @@ def fit_personal(
     anchor_z = head.anchor_embeddings.float().cpu().clone()
     anchor_logits = head.anchor_logits.float().cpu().clone()
     layer = PersonalLayer(anchor_z.shape[1], head.config.num_classes)
+    fitted = labels.unique()
     if head.personal is not None:
         layer.load_state_dict({k: v.cpu() for k, v in head.personal.state_dict().items()})
         with torch.no_grad():
+            layer.reach[fitted] = 0  # a row fitted anew: its old one has no say on the anchors
             anchor_logits += layer(anchor_z)
-    fitted = labels.unique()
     with torch.no_grad():
         for c in fitted.tolist():
             mine = embeddings[labels == c]
             layer.centre[c] = mine.mean(0)
             layer.radius[c] = (mine - layer.centre[c]).norm(dim=1).pow(2).mean().sqrt()
             layer.reach[c] = settings.reach * layer.radius[c].clamp_min(1e-3)
-        layer.weight[fitted], layer.bias[fitted] = 0, 0
         anchor_gate, shot_gate = layer.gate(anchor_z), layer.gate(embeddings)
     rows = torch.zeros(head.config.num_classes, 1)
     rows[fitted] = 1

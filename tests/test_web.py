@@ -711,3 +711,12 @@ def test_a_shot_keeps_the_hand_at_most_448_pixels_a_side_whatever_the_frame():
     assert max(shot.image.shape[:2]) <= SHOT_SIDE == 448 and shot.image.nbytes < 700_000
     scale = max(shot.image.shape[:2]) / 1920  # the landmarks follow the crop and its scale
     assert np.allclose(shot.landmarks[:, :2], landmarks[:, :2] * scale, atol=2)
+
+
+def test_requests_over_the_limit_are_a_one_line_503_and_health_still_answers(classifier):
+    app = create_app(classifier, Limits(requests=0))
+    with TestClient(app) as c:
+        busy = c.get("/api/letters")
+        assert busy.status_code == 503 and busy.json()["error"].startswith("busy: 0 requests at once")
+        assert busy.headers["retry-after"] == "1" and c.get("/health").status_code == 200
+    app.state.close()

@@ -157,10 +157,8 @@ class RequestLimit:
             await self.app(scope, receive, send)
             return
         if self.running >= self.limit:
-            body = json.dumps({"detail": f"busy: {self.limit} requests at once already, try again in a moment"})
-            headers = [(b"content-type", b"application/json"), (b"retry-after", b"1")]
-            await send({"type": "http.response.start", "status": 503, "headers": headers})
-            await send({"type": "http.response.body", "body": body.encode()})
+            text = f"busy: {self.limit} requests at once already, try again in a moment"
+            await send_error(send, 503, text, [(b"retry-after", b"1")])
             return
         self.running += 1
         try:
@@ -218,10 +216,15 @@ class BodyLimit:
 
     async def _refuse(self, send: Send, status: int) -> None:
         text = f"file too large: at most {self.limit / 1_000_000:.0f} MB" if status == 413 else "a bad Content-Length"
-        body = json.dumps({"error": text}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": [*headers, (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, status, text, [(b"connection", b"close")])
+
+
+async def send_error(send: Send, status: int, text: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """An ``{"error": text}`` answer from a middleware, before the app has seen the request."""
+    body = json.dumps({"error": text}).encode()
+    base = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*base, *headers]})
+    await send({"type": "http.response.body", "body": body})
 
 
 def prediction_json(p: Prediction | None, min_confidence: float) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from core.crop import hand_box
 from core.errors import AslError
 from core.hand import Hand
 from model.calibration import (
+    NO_HAND_S,
     CalibrationSettings,
     Shot,
     calibrate,
@@ -40,7 +41,6 @@ from model.classifier import LetterClassifier
 from model.network import LetterNet
 
 SHOT_GAP_S = 0.2  # between two shots of one letter
-NO_HAND_S = 1.0  # shooting this long without a hand is said at once
 SHOT_SIDE = 448  # a shot's longer side at most: the hand's box and its context at twice the model's input size
 CONTEXT = 1.0  # the part of the frame kept around a shot's hand: its box grown by this share on every side
 
