@@ -720,3 +720,17 @@ def test_requests_over_the_limit_are_a_one_line_503_and_health_still_answers(cla
         assert busy.status_code == 503 and busy.json()["error"].startswith("busy: 0 requests at once")
         assert busy.headers["retry-after"] == "1" and c.get("/health").status_code == 200
     app.state.close()
+
+
+def test_a_page_told_another_is_calibrating_keeps_its_shots(classifier):
+    import threading
+
+    from model.calibration import Shot
+    from web.calibration import PageCalibration
+
+    busy = threading.Lock()
+    page = PageCalibration(classifier, {}, busy, 10)
+    page.shots.append(Shot(np.zeros((8, 8, 3), np.uint8), np.zeros((21, 3)), "B"))
+    with busy:  # another page's model is being made
+        assert page.finish() is None
+    assert "try again" in page.status()["failed"] and len(page.shots) == 1  # "done" again later uses them

@@ -127,10 +127,10 @@ class PageCalibration:
         the reason in :meth:`status`. The page's earlier calibrated letters are kept; letters shot again are
         replaced."""
         self.capture, self.active = None, False
-        shots, self.shots = self.shots, []
-        if not self.busy.acquire(blocking=False):
+        if not self.busy.acquire(blocking=False):  # the shots stay: "done" again later uses them
             self.note = {"failed": "another page's model is being calibrated: try again in a minute"}
             return None
+        shots = self.shots
         try:
             started = time.perf_counter()
             personal = calibrate(self.current.as_checkpoint(), shots, self.settings, signer="page")
@@ -139,6 +139,7 @@ class PageCalibration:
             return None
         finally:
             self.busy.release()
+        self.shots = []
         report = personal.info["calibration"]["report"]
         self.note = {
             "done": True,
